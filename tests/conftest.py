@@ -82,4 +82,48 @@ def _reset_mel() -> Iterator[None]:
     """Each test starts from default settings and the real clock."""
     yield
     mel.clock.set_source(None)
-    mel.settings_module.reset()
+    mel.config.reset()
+
+
+@pytest.fixture(params=STORE_KINDS)
+async def api_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    """Each store kind, configured as Mel's store (timezone UTC, fast polling)."""
+    s = await open_store(request.param, tmp_path)
+    mel.configure(store=s, timezone="UTC", poll_interval=0.05)
+    try:
+        yield s
+    finally:
+        await s.truncate()
+        await s.close()
+
+
+@pytest.fixture
+def memory() -> mel.stores.MemoryStore:
+    """A memory store configured as Mel's store (timezone UTC)."""
+    s = mel.stores.MemoryStore()
+    mel.configure(store=s, timezone="UTC", poll_interval=0.05)
+    return s
+
+
+class FakeClock:
+    """A settable clock for ``mel.clock``: time only moves when a test moves it."""
+
+    def __init__(self, start_ms: int) -> None:
+        self.ms = start_ms
+        mel.clock.set_source(lambda: self.ms)
+
+    def advance(self, seconds: float) -> None:
+        self.ms += round(seconds * 1000)
+
+
+@pytest.fixture
+def fake_clock() -> FakeClock:
+    """The clock stopped at 2027-01-15 12:00:00 UTC."""
+    return FakeClock(1_800_000_000_000)
+
+
+@pytest.fixture(autouse=True)
+def _clear_events() -> None:
+    from tests import jobs_for_tests
+
+    jobs_for_tests.events.clear()

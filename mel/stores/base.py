@@ -27,6 +27,7 @@ Contract, for every store (the shared suite in ``tests/stores/test_contract.py``
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -161,10 +162,9 @@ class Watcher:
         if due_ms < self.wake_ms:
             if self._loop.is_closed():
                 return
-            try:
+            # The loop may close between the check and the call.
+            with contextlib.suppress(RuntimeError):
                 self._loop.call_soon_threadsafe(self.event.set)
-            except RuntimeError:  # loop closed between the check and the call
-                pass
 
     async def close(self) -> None:
         """Stop listening."""

@@ -1,0 +1,111 @@
+"""Task data: the JSON a store keeps for each task, and the retry policy.
+
+Stores treat ``data`` as an opaque string; this module alone writes and reads it. Keys are
+short because a stored task should cost as few bytes as it can:
+
+``j`` job name, ``p`` parameters (see :mod:`mel.params`), ``r`` retry backoffs in ms
+(absent: the default), ``s`` the recurring schedule (absent: an instant task), ``o`` the
+scheduled time of the current occurrence of a recurring task (ms).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from mel.schedule import Schedule, from_json
+
+DEFAULT_BACKOFFS: tuple[int, ...] = (2000, 4000, 8000, 16000)
+
+Retries = int | Sequence[float | timedelta] | None
+
+
+def normalize_retries(retries: Retries) -> tuple[int, ...] | None:
+    """Validate the ``retries`` option; return backoffs in ms (None: the default policy)."""
+    if retries is None:
+        return None
+    if isinstance(retries, bool):
+        raise TypeError(f"retries must be an int, a sequence of backoffs or None, got {retries!r}")
+    if isinstance(retries, int):
+        if retries < 0:
+            raise ValueError(f"retries must not be negative, got {retries}")
+        return tuple(2000 * 2**i for i in range(retries))
+    if isinstance(retries, str | bytes) or not isinstance(retries, Sequence):
+        raise TypeError(f"retries must be an int, a sequence of backoffs or None, got {retries!r}")
+    backoffs: list[int] = []
+    for item in retries:
+        if isinstance(item, timedelta):
+            ms = round(item.total_seconds() * 1000)
+        elif isinstance(item, int | float) and not isinstance(item, bool):
+            ms = round(item * 1000)
+        else:
+            raise TypeError(f"a retry backoff must be seconds or a timedelta, got {item!r}")
+        if ms < 0:
+            raise ValueError(f"a retry backoff must not be negative, got {item!r}")
+        backoffs.append(ms)
+    return tuple(backoffs)
+
+
+@dataclass(frozen=True, slots=True)
+class TaskData:
+    """What a task is: which job, with which parameters, on which schedule."""
+
+    job: str
+    params: dict[str, Any]
+    retries: tuple[int, ...] | None = None
+    schedule: Schedule | None = None
+    occurrence_ms: int | None = None
+
+    @property
+    def backoffs(self) -> tuple[int, ...]:
+        """The retry backoffs in ms."""
+        return DEFAULT_BACKOFFS if self.retries is None else self.retries
+
+    def dumps(self) -> str:
+        """Serialise to the compact JSON a store keeps."""
+        out: dict[str, Any] = {"j": self.job, "p": self.params}
+        if self.retries is not None:
+            out["r"] = list(self.retries)
+        if self.schedule is not None:
+            out["s"] = self.schedule.to_json()
+            out["o"] = self.occurrence_ms
+        return json.dumps(out, separators=(",", ":"), ensure_ascii=False)
+
+    def with_occurrence(self, occurrence_ms: int) -> TaskData:
+        """The same task at another occurrence."""
+        return TaskData(self.job, self.params, self.retries, self.schedule, occurrence_ms)
+
+
+def loads(text: str) -> TaskData:
+    """Parse stored task data; ValueError when it is not what :meth:`TaskData.dumps` wrote."""
+    try:
+        raw = json.loads(text)
+    except (json.JSONDecodeError, TypeError) as exc:
+        raise ValueError(f"task data is not valid JSON: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ValueError("task data is not a JSON object")
+    job, params = raw.get("j"), raw.get("p", {})
+    if not isinstance(job, str) or not job:
+        raise ValueError("task data names no job ('j')")
+    if not isinstance(params, dict):
+        raise ValueError("task parameters ('p') are not a JSON object")
+    retries = raw.get("r")
+    if retries is not None and not (
+        isinstance(retries, list)
+        and all(isinstance(r, int) and not isinstance(r, bool) and r >= 0 for r in retries)
+    ):
+        raise ValueError("task retries ('r') are not a list of non-negative milliseconds")
+    schedule = None if raw.get("s") is None else from_json(raw["s"])
+    occurrence = raw.get("o")
+    if schedule is not None and (isinstance(occurrence, bool) or not isinstance(occurrence, int)):
+        raise ValueError("a recurring task's occurrence ('o') is not an integer")
+    return TaskData(
+        job,
+        params,
+        None if retries is None else tuple(retries),
+        schedule,
+        occurrence if schedule is not None else None,
+    )

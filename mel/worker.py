@@ -1,0 +1,360 @@
+"""The worker: claims due tasks, runs them, and writes what happened, on one event loop.
+
+Three loops run side by side: the claim loop (sleeps until the next due time, the poll
+interval or a wake-up), the lease renewer (on its own timer, whatever else is busy) and
+the finisher (batches outcomes to the store). Each task runs in an asyncio task of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from mel import callbacks, clock, config, outcome, registry, scheduling
+from mel.finisher import Finisher
+from mel.job import BaseJob
+from mel.stores.base import Claimed, Release, Store, Watcher
+from mel.task import TaskData, loads
+
+log = logging.getLogger("mel.worker")
+task_log = logging.getLogger("mel.task")
+
+#: the task the current asyncio task or thread is running (for log records)
+current_task: contextvars.ContextVar[tuple[str, str] | None] = contextvars.ContextVar(
+    "mel_current_task", default=None
+)
+
+
+class UnknownJob(LookupError):
+    """Stored data names a job class this worker has not imported."""
+
+
+@dataclass(slots=True)
+class _Running:
+    claimed: Claimed
+    task: asyncio.Task[None] | None = None
+    finished: bool = False
+
+
+@dataclass(slots=True)
+class WorkerOptions:
+    """How a worker claims: see ``mel.configure`` for each."""
+
+    batch_size: int = -100
+    poll_interval: float = 3.0
+    lease_ms: int = 30_000
+    worker_id: str | None = None
+    queues: Sequence[str] | None = None
+    failed_ttl: timedelta | None = timedelta(days=7)
+    threads: int | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class Worker:
+    """One worker on one store. ``await run()`` until ``stop()``."""
+
+    def __init__(self, store: Store, options: WorkerOptions) -> None:
+        if options.batch_size == 0:
+            raise ValueError("batch_size 0 would never run anything; use N, -N or -1")
+        self.store = store
+        self.options = options
+        self.worker_id = options.worker_id or (
+            f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        )
+        self.ran = 0
+        self._running: dict[str, _Running] = {}
+        self._stopping = asyncio.Event()
+        self._hard_stop = asyncio.Event()
+        self._slot_freed = asyncio.Event()
+        self._stopped = asyncio.Event()
+        self._finisher = Finisher(store)
+        self._threads = ThreadPoolExecutor(options.threads, thread_name_prefix="mel-job")
+        self._side: list[asyncio.Task[None]] = []
+        self.started = asyncio.Event()
+
+    # -- life cycle -----------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Run until :meth:`stop`; running tasks finish (or are handed back) before return."""
+        watcher: Watcher | None = None
+        try:
+            await scheduling.ready(self.store)
+            if self.options.worker_id is not None:
+                # A restart under the same name: our old claims died with the old process.
+                freed = await self.store.release_worker(self.worker_id)
+                if freed:
+                    log.info("took back %d tasks of worker %s", freed, self.worker_id)
+            watcher = await self.store.watch()
+            self._finisher.start()
+            self._side = [
+                asyncio.create_task(self._renew_loop(), name="mel-lease-renewer"),
+                asyncio.create_task(self._purge_loop(), name="mel-purger"),
+            ]
+            log.info("worker %s started on %r", self.worker_id, self.store)
+            self.started.set()
+            await self._claim_loop(watcher)
+            await self._drain()
+        finally:
+            for side in self._side:
+                side.cancel()
+            await asyncio.gather(*self._side, return_exceptions=True)
+            await self._finisher.close()
+            if watcher is not None:
+                await watcher.close()
+            self._threads.shutdown(wait=False, cancel_futures=True)
+            self.started.set()
+            self._stopped.set()
+            log.info("worker %s stopped after %d tasks", self.worker_id, self.ran)
+
+    def request_stop(self, hard: bool = False) -> None:
+        """Stop claiming; with ``hard`` also hand unfinished tasks back at once."""
+        self._stopping.set()
+        if hard:
+            self._hard_stop.set()
+
+    async def stop(self, timeout: float | None = None) -> None:
+        """Stop claiming and wait for running tasks; past ``timeout`` hand them back."""
+        self.request_stop()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._stopped.wait()), timeout)
+        except TimeoutError:
+            self.request_stop(hard=True)
+            await self._stopped.wait()
+
+    async def run_due(self, until_idle: bool = True) -> int:
+        """Claim and run due tasks on this loop, in batches, until none is due (with
+        ``until_idle``) or after one batch; return how many ran. For tests and scripts."""
+        await scheduling.ready(self.store)
+        self._finisher.start()
+        total = 0
+        try:
+            while batch := await self.store.claim(
+                self.worker_id, uuid.uuid4().hex, clock.now_ms(), None, self.options.lease_ms
+            ):
+                for item in batch:
+                    self._start(item)
+                await asyncio.gather(*(r.task for r in self._running.values() if r.task))
+                total += len(batch)
+                if not until_idle:
+                    break
+        finally:
+            await self._finisher.close()
+            self._threads.shutdown(wait=False)
+        return total
+
+    # -- claiming -------------------------------------------------------------------
+
+    def _capacity(self) -> int | None:
+        size = self.options.batch_size
+        if size > 0:
+            return size
+        if size == -1:
+            return None
+        return max(0, -size - len(self._running))
+
+    async def _claim_loop(self, watcher: Watcher) -> None:
+        backoff = 0.05
+        while not self._stopping.is_set():
+            capacity = self._capacity()
+            watcher.event.clear()
+            self._slot_freed.clear()
+            if capacity == 0:
+                await self._sleep(watcher, None, wait_slot=True)
+                continue
+            try:
+                claimed = await self.store.claim(
+                    self.worker_id, uuid.uuid4().hex, clock.now_ms(), capacity,
+                    self.options.lease_ms, self.options.queues,
+                )
+                next_due = None if claimed else await self.store.next_due_ms(self.options.queues)
+            except Exception as exc:
+                log.warning("claiming failed, retrying in %.2fs: %s", backoff, exc)
+                await self._sleep(watcher, clock.now_ms() + int(backoff * 1000), wait_slot=False)
+                backoff = min(backoff * 2, self.options.poll_interval, 5.0)
+                continue
+            backoff = 0.05
+            for item in claimed:
+                self._start(item)
+            if claimed and (capacity is None or len(claimed) >= capacity):
+                # A full batch: more may be due. Yield so the new tasks get going first.
+                await asyncio.sleep(0)
+                if self.options.batch_size < -1:
+                    await self._sleep(watcher, clock.now_ms(), wait_slot=True)
+                continue
+            if claimed:
+                next_due = clock.now_ms()  # more may be due than we claimed ahead of others
+                continue
+            await self._sleep(watcher, next_due, wait_slot=self.options.batch_size < -1)
+
+    async def _sleep(self, watcher: Watcher, next_due: int | None, wait_slot: bool) -> None:
+        """Sleep until ``next_due``, the poll interval, a wake-up or a stop."""
+        now = clock.now_ms()
+        timeout_ms = int(self.options.poll_interval * 1000)
+        if next_due is not None:
+            timeout_ms = max(0, min(timeout_ms, next_due - now))
+        watcher.wake_ms = now + timeout_ms
+        if timeout_ms == 0 and not wait_slot:
+            return
+        waits = [watcher.event.wait(), self._stopping.wait()]
+        if wait_slot:
+            waits.append(self._slot_freed.wait())
+        tasks = [asyncio.ensure_future(w) for w in waits]
+        try:
+            await asyncio.wait(
+                tasks, timeout=timeout_ms / 1000 if timeout_ms or not wait_slot else None,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            for t in tasks:
+                t.cancel()
+
+    # -- running --------------------------------------------------------------------
+
+    def _start(self, claimed: Claimed) -> None:
+        running = _Running(claimed)
+        self._running[claimed.id] = running
+        running.task = asyncio.create_task(self._execute(running), name=f"mel-task-{claimed.id}")
+
+    def _build(self, claimed: Claimed) -> tuple[TaskData, BaseJob]:
+        data = loads(claimed.data)
+        cls = registry.lookup(data.job)
+        if cls is None:
+            raise UnknownJob(
+                f"no job class named {data.job!r} is imported in this worker "
+                "(define or import it in the app module the worker loads)"
+            )
+        return data, cls._mel_from_data(data.params)
+
+    async def _execute(self, running: _Running) -> None:
+        claimed = running.claimed
+        try:
+            try:
+                data, job = self._build(claimed)
+            except Exception as exc:
+                log.error("task %s cannot be read, moved to the failed set: %s", claimed.id, exc,
+                          extra={"task_id": claimed.id})
+                await self._finish(claimed, outcome.unreadable(
+                    claimed, exc, clock.now_ms(), self.options.failed_ttl), None)
+                return
+            await self._run_job(claimed, data, job)
+        except asyncio.CancelledError:
+            # A hard stop: hand the task back so another worker runs it at once.
+            if not running.finished:
+                await asyncio.shield(self._finisher.submit(Release(claimed.id, claimed.token)))
+            raise
+        finally:
+            self.ran += 1
+            self._running.pop(claimed.id, None)
+            self._slot_freed.set()
+
+    async def _run_job(self, claimed: Claimed, data: TaskData, job: BaseJob) -> None:
+        extra = {"task_id": claimed.id, "job": data.job}
+        token = current_task.set((claimed.id, data.job))
+        try:
+            await callbacks.acall(job.before_run, what="before_run", extra=extra)
+            error: BaseException | None = None
+            try:
+                if type(job).__mel_async_run__:
+                    await job.run()
+                else:
+                    ctx = contextvars.copy_context()
+                    await asyncio.get_running_loop().run_in_executor(self._threads, ctx.run,
+                                                                     job.run)
+            except Exception as exc:
+                error = exc
+            now = clock.now_ms()
+            if error is None:
+                decision = outcome.after_success(claimed, data, now)
+                await callbacks.acall(job.after_run, True, what="after_run", extra=extra)
+            else:
+                decision = outcome.after_failure(claimed, data, error, now,
+                                                 self.options.failed_ttl)
+                if decision.retry:
+                    task_log.warning("task %s (%s) failed, attempt %d, retrying: %s: %s",
+                                     claimed.id, data.job, claimed.attempts + 1,
+                                     type(error).__name__, error, extra=extra)
+                else:
+                    callbacks.report(error, f"task {claimed.id} ({data.job}) failed", extra)
+                    await callbacks.acall(job.after_run, False, what="after_run", extra=extra)
+            await self._finish(claimed, decision, job)
+        finally:
+            current_task.reset(token)
+
+    async def _finish(self, claimed: Claimed, decision: outcome.Decision, job: BaseJob | None
+                      ) -> None:
+        extra = {"task_id": claimed.id}
+        if decision.dequeue and job is not None:
+            callbacks.call(job.before_dequeue, what="before_dequeue", extra=extra)
+        running = self._running.get(claimed.id)
+        applied = await asyncio.shield(self._finisher.submit(decision.outcome))
+        if running is not None:
+            running.finished = True
+        if not applied:
+            log.warning("task %s was taken over, replaced or cancelled while it ran; "
+                        "its result was not written", claimed.id, extra=extra)
+        if decision.dequeue and job is not None:
+            callbacks.call(job.after_dequeue, applied, what="after_dequeue", extra=extra)
+
+    # -- side loops -----------------------------------------------------------------
+
+    async def _renew_loop(self) -> None:
+        interval = self.options.lease_ms / 3000
+        while True:
+            await asyncio.sleep(interval)
+            held = [(i, r.claimed.token) for i, r in self._running.items() if not r.finished]
+            if not held:
+                continue
+            try:
+                kept = await self.store.renew(held, clock.now_ms(), self.options.lease_ms)
+            except Exception as exc:
+                log.warning("renewing %d leases failed: %s", len(held), exc)
+                continue
+            for task_id, _ in held:
+                if task_id not in kept and task_id in self._running:
+                    log.warning("lost the lease on task %s (taken over, replaced or "
+                                "cancelled)", task_id, extra={"task_id": task_id})
+
+    async def _purge_loop(self) -> None:
+        while True:
+            await asyncio.sleep(60)
+            with contextlib.suppress(Exception):
+                await self.store.purge_failed(clock.now_ms())
+
+    async def _drain(self) -> None:
+        """Wait for running tasks; on a hard stop cancel them (they hand themselves back)."""
+        while self._running:
+            tasks = [r.task for r in self._running.values() if r.task is not None]
+            hard = asyncio.ensure_future(self._hard_stop.wait())
+            done, _ = await asyncio.wait([*tasks, hard], return_when=asyncio.FIRST_COMPLETED)
+            if hard in done:
+                log.warning("hard stop: handing %d unfinished tasks back", len(tasks))
+                for t in tasks:
+                    t.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+            else:
+                hard.cancel()
+
+
+def options_from_settings(**overrides: object) -> WorkerOptions:
+    """Worker options from ``mel.settings``, with ``overrides`` (None values ignored)."""
+    s = config.current
+    opts = WorkerOptions(
+        batch_size=s.batch_size,
+        poll_interval=s.poll_interval,
+        lease_ms=s.lease_ms,
+        worker_id=s.worker_id,
+        failed_ttl=s.failed_ttl,
+    )
+    for key, value in overrides.items():
+        if value is not None:
+            setattr(opts, key, value)
+    return opts
