@@ -37,7 +37,7 @@ def call(fn: Callable[..., Any], *args: Any, what: str, extra: dict[str, Any] | 
             if close is not None:
                 close()
             raise TypeError(f"{what} must be a plain function here, not async")
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - user code or untrusted data must not stop Mel
         report(exc, what, extra)
 
 
@@ -48,5 +48,5 @@ async def acall(fn: Callable[..., Any], *args: Any, what: str,
         result = fn(*args)
         if inspect.isawaitable(result):
             await result
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - user code or untrusted data must not stop Mel
         report(exc, what, extra)

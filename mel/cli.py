@@ -18,14 +18,29 @@ import click
 import mel
 from mel import config, scheduling
 from mel.errors import MelError
+from mel.worker import current_task
+
+
+class _TaskContext(logging.Filter):
+    """Stamps every record with the task the logging code runs for (``-`` outside tasks),
+    so a job's own log lines carry its task id and job name too."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        current = current_task.get()
+        if not hasattr(record, "task_id"):
+            record.task_id = current[0] if current else "-"
+        if not hasattr(record, "job"):
+            record.job = current[1] if current else "-"
+        return True
 
 
 def _setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(
+        "%(asctime)s %(levelname)-7s %(name)s [%(job)s %(task_id)s] %(message)s"
+    ))
+    handler.addFilter(_TaskContext())
+    logging.basicConfig(level=level.upper(), handlers=[handler])
 
 
 def _import_app(app: str) -> None:

@@ -47,7 +47,7 @@ class Finisher:
                 batch = self._pending[:MAX_BATCH]
                 try:
                     applied = await self._store.finish([o for o, _ in batch], clock.now_ms())
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 - user code or untrusted data must not stop Mel
                     # The tasks stay leased (and renewed) meanwhile, so nothing is lost.
                     log.warning("finishing %d tasks failed, retrying in %.2fs: %s",
                                 len(batch), delay, exc)

@@ -80,15 +80,6 @@ def _wrap(exc: Exception) -> _Bad:
     return exc if isinstance(exc, _Bad) else _Bad(f"{type(exc).__name__}: {exc}", exc)
 
 
-def _blame(items: Iterable[tuple[str, _Fn, Any]]) -> None:
-    """Redo a failed bulk conversion one item at a time, so the error can say which item."""
-    for step, fn, item in items:
-        try:
-            fn(item)
-        except Exception as exc:
-            raise _wrap(exc).at(step) from None
-
-
 class _Unsupported(Exception):
     def __init__(self, tp: Any, note: str = "") -> None:
         super().__init__(tp, note)
@@ -100,7 +91,10 @@ def _tn(value: Any) -> str:
 
 
 def _short(value: Any) -> str:
-    text = repr(value)
+    try:
+        text = repr(value)
+    except ValueError:  # e.g. an int past sys.get_int_max_str_digits()
+        text = f"<{_tn(value)}>"
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -238,19 +232,22 @@ def _sequence(container: type[Any], elem: _Conv) -> _Conv:
     name = f"{container.__name__}[{elem.name}{', ...' if container is tuple else ''}]"
     efast, ev, ee, ed = elem.fast, elem.validate, elem.encode, elem.decode
 
-    def steps(fn: _Fn, items: Iterable[Any]) -> Iterable[tuple[str, _Fn, Any]]:
-        if is_set:
-            return ((f"{{{_short(item)}}}", fn, item) for item in items)
-        return ((f"[{i}]", fn, item) for i, item in enumerate(items))
+    def convert(items: Any, fn: _Fn) -> list[Any]:
+        # A plain loop rather than re-running a failed comprehension to find the bad item:
+        # re-running at every level of a nested failure would cost 2**depth.
+        out: list[Any] = []
+        item = None
+        try:
+            for item in items:
+                out.append(item if type(item) in efast else fn(item))
+        except Exception as exc:  # noqa: BLE001 - user code or untrusted data must not stop Mel
+            raise _wrap(exc).at(f"{{{_short(item)}}}" if is_set else f"[{len(out)}]") from None
+        return out
 
     def validate(value: Any) -> Any:
         if type(value) is not container:
             raise _Bad(f"expected {name}, got {_tn(value)}")
-        try:
-            out = [item if type(item) in efast else ev(item) for item in value]
-        except _Bad:
-            _blame(steps(ev, value))
-            raise
+        out = convert(value, ev)
         # Hand back the caller's own object unless an element was normalised.
         return container(out) if any(map(operator.is_not, out, value)) else value
 
@@ -261,11 +258,7 @@ def _sequence(container: type[Any], elem: _Conv) -> _Conv:
     def decode(raw: Any) -> Any:
         if type(raw) is not list:
             raise _Bad(f"expected {name} as a JSON array, got {_tn(raw)}")
-        try:
-            return container([item if type(item) in efast else ed(item) for item in raw])
-        except Exception:
-            _blame(steps(ed, raw))
-            raise
+        return container(convert(raw, ed))
 
     return _Conv(name, ["list"], [container], validate, encode, decode,
                  hashable=container is frozenset or (container is tuple and elem.hashable))
@@ -278,13 +271,13 @@ def _fixed_tuple(elems: list[_Conv]) -> _Conv:
         if type(value) is not kind or len(value) != len(elems):
             size = f" of {len(value)}" if type(value) is kind else ""
             raise _Bad(f"expected {name}, got {_tn(value)}{size}")
-        fns = [getattr(e, what) for e in elems]
-        try:
-            return tuple([fn(item) for fn, item in zip(fns, value, strict=True)])
-        except Exception:
-            pairs = enumerate(zip(fns, value, strict=True))
-            _blame((f"[{i}]", fn, item) for i, (fn, item) in pairs)
-            raise
+        out = []
+        for i, (conv, item) in enumerate(zip(elems, value, strict=True)):
+            try:
+                out.append(getattr(conv, what)(item))
+            except Exception as exc:  # noqa: BLE001 - user code or untrusted data must not stop Mel
+                raise _wrap(exc).at(f"[{i}]") from None
+        return tuple(out)
 
     def validate(value: Any) -> Any:
         out = convert(value, "validate", tuple)
@@ -305,14 +298,14 @@ def _str_dict(elem: _Conv) -> _Conv:
     def convert(value: Any, fn: _Fn) -> Any:
         if type(value) is not dict:
             raise _Bad(f"expected {name}, got {_tn(value)}")
-        try:
-            out = {key: item if type(item) in efast else fn(item) for key, item in value.items()}
-        except Exception:
-            _blame((f"[{key!r}]", fn, item) for key, item in value.items())
-            raise
-        for key in out:
+        out = {}
+        for key, item in value.items():
             if type(key) is not str:
                 raise _Bad(f"expected str key, got {_tn(key)}").at(f"[{_short(key)}]")
+            try:
+                out[key] = item if type(item) in efast else fn(item)
+            except Exception as exc:  # noqa: BLE001 - user code or untrusted data must not stop Mel
+                raise _wrap(exc).at(f"[{key!r}]") from None
         return out
 
     def validate(value: Any) -> Any:
@@ -474,7 +467,7 @@ def _dataclass(tp: type, ctx: _Ctx) -> _Conv:
         kwargs = codec._walk(raw, codec._decoders)
         try:
             return tp(**kwargs)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - user code or untrusted data must not stop Mel
             raise _Bad(f"cannot construct {name}: {type(exc).__name__}: {exc}", exc) from None
 
     conv = _Conv(name, ["dict"], [tp], validate, encode, decode, hashable=tp.__hash__ is not None)
@@ -609,7 +602,7 @@ class ParamsCodec:
             elif value is not _MISSING:
                 try:
                     out[name] = convert(value)
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 - user code or untrusted data must not stop Mel
                     raise _wrap(exc).at(f".{name}") from None
             elif required:
                 raise _Bad("missing required parameter").at(f".{name}")

@@ -170,30 +170,29 @@ class Worker:
             if capacity == 0:
                 await self._sleep(watcher, None, wait_slot=True)
                 continue
+            now = clock.now_ms()
             try:
                 claimed = await self.store.claim(
-                    self.worker_id, uuid.uuid4().hex, clock.now_ms(), capacity,
-                    self.options.lease_ms, self.options.queues,
+                    self.worker_id, uuid.uuid4().hex, now, capacity, self.options.lease_ms,
+                    self.options.queues,
                 )
                 next_due = None if claimed else await self.store.next_due_ms(self.options.queues)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - an outage must not kill the worker
                 log.warning("claiming failed, retrying in %.2fs: %s", backoff, exc)
                 await self._sleep(watcher, clock.now_ms() + int(backoff * 1000), wait_slot=False)
                 backoff = min(backoff * 2, self.options.poll_interval, 5.0)
                 continue
             backoff = 0.05
-            for item in claimed:
-                self._start(item)
-            if claimed and (capacity is None or len(claimed) >= capacity):
-                # A full batch: more may be due. Yield so the new tasks get going first.
-                await asyncio.sleep(0)
-                if self.options.batch_size < -1:
-                    await self._sleep(watcher, clock.now_ms(), wait_slot=True)
-                continue
             if claimed:
-                next_due = clock.now_ms()  # more may be due than we claimed ahead of others
+                for item in claimed:
+                    self._start(item)
+                # More may be due: claim again (capacity permitting) once the new tasks start.
+                await asyncio.sleep(0)
                 continue
-            await self._sleep(watcher, next_due, wait_slot=self.options.batch_size < -1)
+            if next_due is not None and next_due <= now:
+                # Became due between the claim and the look-up: look again, but never spin.
+                next_due = now + 1
+            await self._sleep(watcher, next_due, wait_slot=False)
 
     async def _sleep(self, watcher: Watcher, next_due: int | None, wait_slot: bool) -> None:
         """Sleep until ``next_due``, the poll interval, a wake-up or a stop."""
@@ -202,17 +201,15 @@ class Worker:
         if next_due is not None:
             timeout_ms = max(0, min(timeout_ms, next_due - now))
         watcher.wake_ms = now + timeout_ms
-        if timeout_ms == 0 and not wait_slot:
+        if timeout_ms == 0:
             return
         waits = [watcher.event.wait(), self._stopping.wait()]
         if wait_slot:
             waits.append(self._slot_freed.wait())
         tasks = [asyncio.ensure_future(w) for w in waits]
         try:
-            await asyncio.wait(
-                tasks, timeout=timeout_ms / 1000 if timeout_ms or not wait_slot else None,
-                return_when=asyncio.FIRST_COMPLETED,
-            )
+            await asyncio.wait(tasks, timeout=timeout_ms / 1000,
+                               return_when=asyncio.FIRST_COMPLETED)
         finally:
             for t in tasks:
                 t.cancel()
@@ -239,7 +236,7 @@ class Worker:
         try:
             try:
                 data, job = self._build(claimed)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - user code or untrusted data must not stop Mel
                 log.error("task %s cannot be read, moved to the failed set: %s", claimed.id, exc,
                           extra={"task_id": claimed.id})
                 await self._finish(claimed, outcome.unreadable(
@@ -269,7 +266,7 @@ class Worker:
                     ctx = contextvars.copy_context()
                     await asyncio.get_running_loop().run_in_executor(self._threads, ctx.run,
                                                                      job.run)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - user code or untrusted data must not stop Mel
                 error = exc
             now = clock.now_ms()
             if error is None:
@@ -315,7 +312,7 @@ class Worker:
                 continue
             try:
                 kept = await self.store.renew(held, clock.now_ms(), self.options.lease_ms)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - user code or untrusted data must not stop Mel
                 log.warning("renewing %d leases failed: %s", len(held), exc)
                 continue
             for task_id, _ in held:

@@ -7,6 +7,7 @@ that kind is used (``pip install mel-jobs[redis]`` / ``mel-jobs[postgres]``).
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from mel.errors import ConfigurationError
 from mel.stores.base import Store
@@ -43,9 +44,21 @@ def _build(name: str, *args: Any, **options: Any) -> Store:
     return store
 
 
+def _pop_namespace(url: str, options: dict[str, Any]) -> str:
+    """Move a ``namespace=`` query parameter (ours, not the driver's) into ``options``."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    kept = [(k, v) for k, v in query if k != "namespace"]
+    if len(kept) == len(query):
+        return url
+    options.setdefault("namespace", dict(query)["namespace"])
+    return urlunsplit(parts._replace(query=urlencode(kept)))
+
+
 def open_store(url: str, **options: Any) -> Store:
     """Build the store a URL names: ``memory://``, ``sqlite:///path``, ``redis://``,
-    ``rediss://``, ``postgresql://`` (or ``postgres://``)."""
+    ``rediss://``, ``postgresql://`` (or ``postgres://``). Redis and PostgreSQL URLs may
+    carry ``?namespace=name`` (default ``mel``)."""
     scheme, sep, rest = url.partition("://")
     if not sep:
         raise ConfigurationError(
@@ -59,9 +72,9 @@ def open_store(url: str, **options: Any) -> Store:
         # sqlite:///relative.db -> "relative.db"; sqlite:////abs/path.db -> "/abs/path.db"
         return _build("SQLiteStore", rest[1:] if rest.startswith("/") else rest, **options)
     if scheme in ("redis", "rediss", "unix"):
-        return _build("RedisStore", url, **options)
+        return _build("RedisStore", _pop_namespace(url, options), **options)
     if scheme in ("postgresql", "postgres"):
-        return _build("PostgresStore", url, **options)
+        return _build("PostgresStore", _pop_namespace(url, options), **options)
     raise ConfigurationError(
         f"unknown store URL scheme {scheme!r} in {url!r}; "
         "use memory://, sqlite:///path, redis://, rediss:// or postgresql://"

@@ -1,0 +1,421 @@
+"""Redis-specific behaviour of RedisStore (the shared contract is in test_contract.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import hashlib
+import statistics
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from redis.asyncio.connection import SSLConnection
+from redis.crc import key_slot
+
+from mel.errors import StoreError
+from mel.stores.base import (
+    Delete,
+    Fail,
+    FailedTask,
+    NewTask,
+    ProgressRecord,
+    Release,
+    Reschedule,
+    WriteBatch,
+)
+from mel.stores.redis import _SCRIPTS, RedisStore
+from tests.conftest import REDIS_URL, SESSION_TAG, open_store
+
+T0 = 1_800_000_000_000
+LEASE = 30_000
+# A realistic 60-byte data string, as mel/task.py writes it.
+DATA = '{"j":"myapp.jobs.SendEmail","p":{"user_id":12345,"x":"abc"}}'
+assert len(DATA) == 60
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[RedisStore]:
+    s = await open_store("redis", tmp_path)
+    assert isinstance(s, RedisStore)
+    try:
+        yield s
+    finally:
+        await s.truncate()
+        await s.close()
+
+
+@pytest.fixture
+async def other(store: RedisStore) -> AsyncIterator[RedisStore]:
+    """A second store object on the same namespace: its own connections, like another
+    process."""
+    s = RedisStore(REDIS_URL, namespace=store.namespace)
+    await s.open()
+    try:
+        yield s
+    finally:
+        await s.close()
+
+
+def client(store: RedisStore) -> Any:
+    return store._state().client
+
+
+def count_scripts(store: RedisStore) -> list[str]:
+    """Record the SHA of every EVALSHA the store sends from now on."""
+    c = client(store)
+    calls: list[str] = []
+    original = c.evalsha
+
+    def spy(sha: str, *args: Any) -> Any:
+        calls.append(sha)
+        return original(sha, *args)
+
+    c.evalsha = spy
+    return calls
+
+
+def tasks(n: int, due: int = T0) -> list[NewTask]:
+    return [NewTask(uuid.uuid4().hex, "default", due - n + i, DATA) for i in range(n)]
+
+
+async def test_scripts_reload_after_noscript(store: RedisStore) -> None:
+    await store.write(WriteBatch(tasks(3)), T0)
+    await client(store).script_flush()
+    assert len(await store.claim("w", "t", T0, None, LEASE)) == 3
+    assert await client(store).script_exists(store_script_sha("claim")) == [True]
+
+
+def store_script_sha(name: str) -> str:
+    return _SCRIPTS[name].sha
+
+
+async def test_big_claim_and_finish_are_one_call_each(store: RedisStore) -> None:
+    batch = tasks(10_000)
+    calls = count_scripts(store)
+    assert all(await store.write(WriteBatch(batch), T0))
+    claimed = await store.claim("w", "tok", T0, None, LEASE)
+    assert [c.id for c in claimed] == [t.id for t in batch]
+    assert all(c.data == DATA for c in claimed)
+    outcomes = [Fail(c.id, "tok", FailedTask(c.id, "default", DATA, 1, "e", "tb", T0, None))
+                if i % 2 else Reschedule(c.id, "tok", T0 + i, 1, DATA)
+                for i, c in enumerate(claimed)]
+    assert all(await store.finish(outcomes, T0))
+    assert calls == [store_script_sha(n) for n in ("write", "claim", "finish")]
+    counts = await store.counts(T0)
+    assert counts == {"scheduled": 0, "running": 0, "retrying": 5_000, "failed": 5_000}
+
+
+async def test_huge_write_is_one_call(store: RedisStore) -> None:
+    batch = tasks(100_000)
+    calls = count_scripts(store)
+    started = time.perf_counter()
+    assert all(await store.write(WriteBatch(batch), T0))
+    elapsed = time.perf_counter() - started
+    print(f"\n100,000-task write: one call, {elapsed * 1000:.0f} ms")
+    assert len(calls) == 1
+    assert (await store.counts(T0))["scheduled"] == 100_000
+
+
+async def test_every_key_carries_the_namespace_hash_tag(store: RedisStore) -> None:
+    await store.write(WriteBatch([NewTask("plain-id", "mail", T0, "{}"), *tasks(50)],
+                                 [ProgressRecord("p", "d", 1, T0 + 10),
+                                  ProgressRecord("q", "d", 1, None)]), T0)
+    claimed = await store.claim("w", "t", T0, 10, LEASE)
+    await store.finish([Reschedule(claimed[0].id, "t", T0, 2, "{}"),
+                        Fail(claimed[1].id, "t", FailedTask(claimed[1].id, "default", "{}", 1,
+                                                            "e", "tb", T0, T0 + 5))], T0)
+    keys = [k async for k in client(store).scan_iter(match=f"*{store.namespace}*")]
+    prefix = f"{{{store.namespace}}}:".encode()
+    assert keys and all(k.startswith(prefix) for k in keys)
+    assert len({key_slot(k) for k in keys}) == 1
+    names = {k.decode(errors="replace") for k in keys}
+    for suffix in ("due", "leased", "queue", "attempts", "ldue", "owner", "token", "failed",
+                   "failed:at", "failed:exp", "progress", "progress:exp"):
+        assert prefix.decode() + suffix in names
+    neighbour = RedisStore(REDIS_URL, namespace=store.namespace + "*")  # a glob character
+    try:
+        await neighbour.write(WriteBatch([NewTask("n", "default", T0, "{}")]), T0)
+        await store.truncate()  # leaves the neighbour's keys alone
+        left = sorted([k async for k in client(store).scan_iter(match=f"*{store.namespace}*")])
+        bucket = "d:" + hashlib.sha1(b"n").hexdigest()[:3]
+        assert left == sorted(f"{{{neighbour.namespace}}}:{n}".encode() for n in ("due", bucket))
+        await neighbour.truncate()
+        assert [k async for k in client(store).scan_iter(match=f"*{store.namespace}*")] == []
+    finally:
+        await neighbour.close()
+
+
+async def test_bytes_per_task(tmp_path: Path) -> None:
+    s = RedisStore(REDIS_URL, namespace=f"melmem{SESSION_TAG}")
+    await s.open()
+    try:
+        await s.truncate()
+        n = 100_000
+        batch = [NewTask(uuid.uuid4().hex, "default", T0 + i, DATA) for i in range(n)]
+        c = client(s)
+        # UNLINK frees in the background: let earlier tests' keys go before measuring.
+        for _ in range(200):
+            if not (await c.info("memory"))["lazyfree_pending_objects"]:
+                break
+            await asyncio.sleep(0.05)
+        before = (await c.info("memory"))["used_memory"]
+        assert all(await s.write(WriteBatch(batch), T0))
+        after = (await c.info("memory"))["used_memory"]
+        per_task = (after - before) / n
+        print(f"\nRedis memory per scheduled task (60-byte data, 32-hex id): {per_task:.1f} B")
+        assert per_task < 250
+    finally:
+        await s.truncate()
+        await s.close()
+
+
+async def test_wakes_another_store_within_milliseconds(store: RedisStore,
+                                                      other: RedisStore) -> None:
+    watcher = await other.watch()
+    try:
+        latencies = []
+        for i in range(40):
+            watcher.event.clear()
+            watcher.wake_ms = T0 + 10**9
+            started = time.perf_counter()
+            await store.write(WriteBatch([NewTask(f"t{i}", "default", T0 + i, "{}")]), T0)
+            await asyncio.wait_for(watcher.event.wait(), 2)
+            latencies.append(time.perf_counter() - started)
+        median = statistics.median(latencies) * 1000
+        print(f"\npub/sub wake-up latency: median {median:.2f} ms, "
+              f"max {max(latencies) * 1000:.2f} ms")
+        assert median < 50
+        # A finish that frees a task wakes too; one that deletes does not.
+        (c,) = await store.claim("w", "tok", T0 + 100, 1, LEASE)
+        watcher.event.clear()
+        await store.finish([Delete(c.id, "tok")], T0)
+        await asyncio.sleep(0.05)
+        assert not watcher.event.is_set()
+        (c,) = await store.claim("w", "tok2", T0 + 100, 1, LEASE)
+        await store.finish([Reschedule(c.id, "tok2", T0 + 5, 1, "{}")], T0)
+        await asyncio.wait_for(watcher.event.wait(), 2)
+    finally:
+        await watcher.close()
+
+
+async def test_foreign_notifications_and_own_echo(store: RedisStore) -> None:
+    watcher = await store.watch()
+    try:
+        watcher.wake_ms = T0
+        channel = f"{{{store.namespace}}}:wake"
+        # Our own echo is skipped: the write already woke this store's watchers locally.
+        await client(store).publish(channel, f"{T0 - 1} {store._origin}")
+        await asyncio.sleep(0.05)
+        assert not watcher.event.is_set()
+        await client(store).publish(channel, "not a number")
+        await client(store).publish(channel, str(T0 + 1))  # later than planned: ignored
+        await asyncio.sleep(0.05)
+        assert not watcher.event.is_set()
+        await client(store).publish(channel, str(T0 - 1))  # as another language would
+        await asyncio.wait_for(watcher.event.wait(), 2)
+    finally:
+        await watcher.close()
+
+
+async def test_watcher_close_unsubscribes(store: RedisStore) -> None:
+    channel = f"{{{store.namespace}}}:wake"
+    first, second = await store.watch(), await store.watch()
+    assert await client(store).pubsub_numsub(channel) == [(channel.encode(), 1)]
+    await first.close()
+    assert await client(store).pubsub_numsub(channel) == [(channel.encode(), 1)]
+    await second.close()
+    assert store._state().listener.task is None
+    for _ in range(50):
+        if await client(store).pubsub_numsub(channel) == [(channel.encode(), 0)]:
+            break
+        await asyncio.sleep(0.01)
+    assert await client(store).pubsub_numsub(channel) == [(channel.encode(), 0)]
+
+
+async def test_enqueue_as_another_language_would(store: RedisStore) -> None:
+    """Follows docs/redis-layout.md by hand: its enqueue script, then MULTI/EXEC."""
+    doc = (Path(__file__).parents[2] / "docs" / "redis-layout.md").read_text()
+    script = doc.split("```lua\n", 1)[1].split("```", 1)[0]
+    ns = f"{{{store.namespace}}}:"
+    hex_id, plain_id, direct_id = uuid.uuid4().hex, "report:2024-06", uuid.uuid4().hex
+    c = client(store)
+    watcher = await store.watch()
+    try:
+        watcher.wake_ms = T0 + 1
+        packed = b"\xff" + bytes.fromhex(hex_id)
+        assert await c.eval(script, 1, ns, packed, "default", T0, DATA) == 1
+        await asyncio.wait_for(watcher.event.wait(), 2)
+        assert await c.eval(script, 1, ns, packed, "default", T0, "{}") == 0  # first wins
+        assert await c.eval(script, 1, ns, plain_id, "reports", T0 - 1, DATA) == 1
+        watcher.event.clear()
+        async with c.pipeline(transaction=True) as tx:
+            key = b"\xff" + bytes.fromhex(direct_id)
+            tx.hset(ns + "d:" + hashlib.sha1(key).hexdigest()[:3], key, DATA)
+            tx.hset(ns + "queue", key, "mail")
+            tx.zadd(ns + "due", {key: T0})
+            tx.publish(ns + "wake", str(T0))
+            await tx.execute()
+        await asyncio.wait_for(watcher.event.wait(), 2)
+    finally:
+        await watcher.close()
+    claimed = await store.claim("w", "t", T0, None, LEASE)
+    assert sorted((x.id, x.queue, x.due_ms, x.data) for x in claimed) == sorted(
+        [(hex_id, "default", T0, DATA), (plain_id, "reports", T0 - 1, DATA),
+         (direct_id, "mail", T0, DATA)])
+
+
+async def test_url_parsing_without_connecting() -> None:
+    s = RedisStore("redis://:s3cret@db.example:6380/3", namespace="x", pool_size=2)
+    assert (s._conn_kwargs["password"], s._conn_kwargs["port"], s._conn_kwargs["db"]) == (
+        "s3cret", 6380, 3)
+    assert "s3cret" not in repr(s)
+    tls = RedisStore("rediss://user:pw@db.example:6390/0")
+    pool = tls._state().client.connection_pool
+    assert pool.connection_class is SSLConnection and pool.max_connections == 8
+    assert pool.connection_kwargs["username"] == "user"
+    await tls.close()
+    await s.close()
+    with pytest.raises(ValueError):
+        RedisStore("redis://localhost", pool_size=0)
+
+
+async def test_unreachable_server_raises_store_error() -> None:
+    s = RedisStore("redis://127.0.0.1:1/15")
+    with pytest.raises(StoreError) as info:
+        await s.open()
+    assert isinstance(info.value.__cause__, redis.exceptions.ConnectionError)
+    with pytest.raises(StoreError):
+        await s.claim("w", "t", T0, 1, LEASE)
+    with pytest.raises(StoreError):
+        await s.watch()
+    await s.close()
+
+
+async def test_used_from_several_event_loops(store: RedisStore) -> None:
+    await store.write(WriteBatch([NewTask("a", "default", T0, "{}")]), T0)
+
+    # a loop that ends before the store is closed (asyncio.run in a thread)
+    result: list[object] = []
+    thread = threading.Thread(target=lambda: result.append(asyncio.run(store.get("a"))))
+    thread.start()
+    thread.join()
+    assert result and result[0] is not None
+
+    # a loop that is still running in another thread when the store is closed
+    loop = asyncio.new_event_loop()
+    runner = threading.Thread(target=loop.run_forever)
+    runner.start()
+    try:
+        got = await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(store.get("a"), loop))
+        assert got is not None
+        assert len(store._loops) == 2  # the closed loop was dropped on the way
+        await store.close()
+        assert store._loops == {}
+        gc.collect()
+        assert await store.get("a") is not None  # usable again after close
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        runner.join()
+        loop.close()
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+async def test_matches_the_memory_store_on_random_operations(store: RedisStore,
+                                                              seed: int) -> None:
+    """The reference store and Redis, driven alike, answer alike (due times are unique, as
+    ties may be broken differently)."""
+    import random
+
+    from mel.stores.memory import MemoryStore
+
+    rng = random.Random(seed)
+    ref = MemoryStore()
+    ids = [uuid.uuid4().hex for _ in range(6)] + ["x", "y", "zz:1", "ünï"]
+    queues = ["default", "mail", "sms"]
+    now = T0
+    unique = iter(range(1, 10**6))
+    tokens: list[tuple[str, str]] = []  # (id, token) pairs handed out, current or stale
+
+    def due() -> int:
+        return now + rng.randint(-5, 5) * 1000 + next(unique)
+
+    def failed_record(task_id: str) -> FailedTask:
+        return FailedTask(task_id, rng.choice(queues), "{}", rng.randint(0, 3), "err", "tb",
+                          now, rng.choice([None, now + rng.randint(1, 20) * 1000]))
+
+    for step in range(1000):
+        op = rng.choice(["write", "write", "claim", "claim", "finish", "finish", "renew",
+                         "release_worker", "cancel", "requeue", "purge", "tick"])
+        if op == "tick":
+            now += rng.randint(0, 15_000)
+            continue
+        if op == "write":
+            batch = WriteBatch(
+                [NewTask(rng.choice(ids), rng.choice(queues), due(), f'{{"n":{step}}}',
+                         rng.random() < 0.3) for _ in range(rng.randint(1, 4))],
+                [ProgressRecord(rng.choice(["p", "q"]), "d", rng.randint(-1, 100),
+                                rng.choice([None, now + 5000]))] if rng.random() < 0.2 else [],
+            )
+            calls: tuple[Any, ...] = ("write", batch, now)
+        elif op == "claim":
+            token = f"tok{step}"
+            qs = rng.choice([None, None, ["mail"], ["default", "sms"], []])
+            calls = ("claim", f"w{rng.randint(0, 2)}", token, now, rng.choice([None, 1, 2, 5]),
+                     LEASE, qs)
+        elif op == "finish":
+            if not tokens:
+                continue
+            outcomes: list[Any] = []
+            for task_id, token in rng.sample(tokens, min(len(tokens), rng.randint(1, 3))):
+                outcomes.append(rng.choice([
+                    Delete(task_id, token),
+                    Reschedule(task_id, token, due(), rng.randint(0, 3), f'"r{step}"'),
+                    Fail(task_id, token, failed_record(task_id)),
+                    Release(task_id, token),
+                ]))
+            calls = ("finish", outcomes, now)
+        elif op == "renew":
+            calls = ("renew", rng.sample(tokens, min(len(tokens), 3)), now, LEASE)
+        elif op == "release_worker":
+            calls = ("release_worker", f"w{rng.randint(0, 2)}")
+        elif op == "cancel":
+            calls = ("cancel", rng.choice(ids))
+        elif op == "requeue":
+            calls = ("requeue_failed", rng.choice(ids), due(), f'"q{step}"', now)
+        else:
+            calls = ("purge_failed", now)
+        name, *args = calls
+        expected = await getattr(ref, name)(*args)
+        got = await getattr(store, name)(*args)
+        assert got == expected, (step, calls)
+        if name == "claim":
+            tokens += [(c.id, c.token) for c in got]
+            tokens = tokens[-12:]
+        reads: list[tuple[str, tuple[Any, ...]]] = [
+            ("list_tasks", ()), ("list_tasks", ("mail", 2)), ("list_failed", (now,)),
+            ("list_failed", (now, 1)), ("counts", (now,)), ("next_due_ms", ()),
+            ("next_due_ms", (["sms"],)), ("get_progress", (["p", "q"], now)),
+        ]
+        for read, read_args in reads:
+            assert (await getattr(store, read)(*read_args)
+                    == await getattr(ref, read)(*read_args)), (step, calls, read)
+
+
+async def test_ties_are_listed_in_id_order(store: RedisStore) -> None:
+    # Stored ids of hex tasks start with byte 0xFF, so the sorted sets order ties by bytes
+    # that are not the ids' order: listings must still agree with the memory store.
+    hex_id = "0" * 31 + "1"
+    await store.write(WriteBatch([NewTask(i, "default", T0, "{}") for i in ("zz", hex_id, "b")]),
+                      T0)
+    assert [t.id for t in await store.list_tasks(limit=1)] == [hex_id]
+    assert [t.id for t in await store.list_tasks()] == [hex_id, "b", "zz"]
+    claimed = await store.claim("w", "t", T0, None, LEASE)
+    await store.finish([Fail(c.id, "t", FailedTask(c.id, "default", "{}", 1, "e", "tb", T0,
+                                                   None)) for c in claimed], T0)
+    assert [r.id for r in await store.list_failed(T0, limit=2)] == [hex_id, "b"]
