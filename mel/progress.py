@@ -99,7 +99,7 @@ class Progress:
             return
         store = config.require_store()
         if store is not None:
-            portal.call(scheduling.awrite(store, WriteBatch(progress=[record])))
+            scheduling.write(store, WriteBatch(progress=[record]))
 
     async def _awrite(self, value: int | float, tx: Transaction | None) -> None:
         record = self._record(value)

@@ -151,6 +151,13 @@ async def awrite(store: Store, batch: WriteBatch) -> list[bool]:
     return await store.write(batch, clock.now_ms())
 
 
+def write(store: Store, batch: WriteBatch) -> list[bool]:
+    """Write a batch from sync code: the store's blocking path, opened once via the portal."""
+    if store not in _opened:
+        portal.call(ready(store))
+    return store.write_sync(batch, clock.now_ms())
+
+
 def _extra(job: BaseJob, task: NewTask) -> dict[str, str]:
     return {"task_id": task.id, "job": job.__mel_name__}
 
@@ -183,7 +190,7 @@ def enqueue(
     if store is None:
         return task.id if tx is not None and tx.store is not None else None
     try:
-        (stored,) = portal.call(awrite(store, WriteBatch([task])))
+        (stored,) = write(store, WriteBatch([task]))
     except BaseException:
         _enqueue_end(job, task, False)
         raise

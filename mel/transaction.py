@@ -74,7 +74,9 @@ class Transaction:
                 self.connection, self.batch, clock.now_ms()
             )
             return results
-        return portal.call(self._write())
+        if self.connection is not None:
+            return portal.call(self._write())
+        return scheduling.write(self.store, self.batch)
 
     def _empty(self) -> bool:
         return self.store is None or not (self.batch.tasks or self.batch.progress)

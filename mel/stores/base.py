@@ -197,6 +197,16 @@ class Store(ABC):
         later one is forced. Wakes watchers whose planned wake-up is after a new due time.
         """
 
+    def write_sync(self, batch: WriteBatch, now_ms: int) -> list[bool]:
+        """Blocking twin of :meth:`write`, for Mel's sync API, callable from any thread.
+
+        The default runs :meth:`write` on Mel's private loop, a thread hop each call;
+        stores with a cheaper blocking path (a sync client, their own thread) override it.
+        """
+        from mel import portal  # the seam itself needs no event loop of its own
+
+        return portal.call(self.write(batch, now_ms))
+
     @abstractmethod
     async def claim(
         self,

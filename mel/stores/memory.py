@@ -85,6 +85,10 @@ class MemoryStore(Store):
 
     async def write(self, batch: WriteBatch, now_ms: int) -> list[bool]:
         """Apply the batch under the lock: nothing else can see half of it."""
+        return self.write_sync(batch, now_ms)
+
+    def write_sync(self, batch: WriteBatch, now_ms: int) -> list[bool]:
+        """Apply the batch under the lock, from any thread."""
         results: list[bool] = []
         earliest: int | None = None
         with self._lock:

@@ -248,13 +248,20 @@ class SQLiteStore(Store):
     def __repr__(self) -> str:
         return f"SQLiteStore({self.path!r})"
 
-    async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+    def _connected(self) -> _Connection:
         with self._lock:  # the store may be used from several loops, hence threads
             if self._connection is None:
                 self._connection = _Connection(self.path, self.timeout)
-            connection = self._connection
+            return self._connection
+
+    async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        connection = self._connected()
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(connection.executor, connection.call, fn)
+
+    def _run_sync(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        connection = self._connected()
+        return connection.executor.submit(connection.call, fn).result()
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -285,51 +292,13 @@ class SQLiteStore(Store):
 
     async def write(self, batch: WriteBatch, now_ms: int) -> list[bool]:
         """Store the batch in one transaction; existing ids are refused unless forced."""
+        return self._written(batch, await self._run(lambda conn: _write(conn, batch)))
 
-        def run(conn: sqlite3.Connection) -> list[bool]:
-            with _immediate(conn):
-                if not batch.tasks:
-                    existing: set[str] = set()
-                else:
-                    existing = {
-                        row[0]
-                        for row in conn.execute(
-                            "SELECT id FROM mel_tasks WHERE id IN (SELECT value FROM json_each(?))",
-                            (_json_list([t.id for t in batch.tasks]),),
-                        )
-                    }
-                # Decide in Python, in batch order, so duplicates inside the batch behave
-                # exactly as one-by-one writes would; then apply the survivors in bulk.
-                results: list[bool] = []
-                replaced: list[tuple[str]] = []
-                final: dict[str, tuple[str, str, int, str]] = {}
-                for t in batch.tasks:
-                    seen = t.id in existing or t.id in final
-                    if seen and not t.force:
-                        results.append(False)
-                        continue
-                    if t.id in existing:
-                        replaced.append((t.id,))
-                        existing.discard(t.id)
-                    final.pop(t.id, None)  # re-inserted last: a forced write is newest
-                    final[t.id] = (t.id, t.queue, t.due_ms, t.data)
-                    results.append(True)
-                if replaced:
-                    conn.executemany("DELETE FROM mel_tasks WHERE id = ?", replaced)
-                if final:
-                    conn.executemany(
-                        "INSERT INTO mel_tasks (id, queue, due, data) VALUES (?, ?, ?, ?)",
-                        final.values(),
-                    )
-                if batch.progress:
-                    conn.executemany(
-                        "INSERT OR REPLACE INTO mel_progress (id, description, value, expires_at)"
-                        " VALUES (?, ?, ?, ?)",
-                        [(p.id, p.description, p.value, p.expires_ms) for p in batch.progress],
-                    )
-                return results
+    def write_sync(self, batch: WriteBatch, now_ms: int) -> list[bool]:
+        """Blocking twin of :meth:`write`: one hop to the store's thread, no event loop."""
+        return self._written(batch, self._run_sync(lambda conn: _write(conn, batch)))
 
-        results = await self._run(run)
+    def _written(self, batch: WriteBatch, results: list[bool]) -> list[bool]:
         dues = [t.due_ms for t, ok in zip(batch.tasks, results, strict=True) if ok]
         if dues:
             self._notify_local(min(dues))
@@ -635,3 +604,48 @@ class SQLiteStore(Store):
         await self._changes(
             *((f"DELETE FROM {table}", ()) for table in ("mel_tasks", "mel_failed", "mel_progress"))
         )
+
+
+def _write(conn: sqlite3.Connection, batch: WriteBatch) -> list[bool]:
+    """Store a batch in one transaction; existing ids are refused unless forced."""
+    with _immediate(conn):
+        if not batch.tasks:
+            existing: set[str] = set()
+        else:
+            existing = {
+                row[0]
+                for row in conn.execute(
+                    "SELECT id FROM mel_tasks WHERE id IN (SELECT value FROM json_each(?))",
+                    (_json_list([t.id for t in batch.tasks]),),
+                )
+            }
+        # Decide in Python, in batch order, so duplicates inside the batch behave
+        # exactly as one-by-one writes would; then apply the survivors in bulk.
+        results: list[bool] = []
+        replaced: list[tuple[str]] = []
+        final: dict[str, tuple[str, str, int, str]] = {}
+        for t in batch.tasks:
+            seen = t.id in existing or t.id in final
+            if seen and not t.force:
+                results.append(False)
+                continue
+            if t.id in existing:
+                replaced.append((t.id,))
+                existing.discard(t.id)
+            final.pop(t.id, None)  # re-inserted last: a forced write is newest
+            final[t.id] = (t.id, t.queue, t.due_ms, t.data)
+            results.append(True)
+        if replaced:
+            conn.executemany("DELETE FROM mel_tasks WHERE id = ?", replaced)
+        if final:
+            conn.executemany(
+                "INSERT INTO mel_tasks (id, queue, due, data) VALUES (?, ?, ?, ?)",
+                final.values(),
+            )
+        if batch.progress:
+            conn.executemany(
+                "INSERT OR REPLACE INTO mel_progress (id, description, value, expires_at)"
+                " VALUES (?, ?, ?, ?)",
+                [(p.id, p.description, p.value, p.expires_ms) for p in batch.progress],
+            )
+        return results
