@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from mel import callbacks, clock, config, outcome, registry, scheduling
+from mel.errors import SchemaError
 from mel.finisher import Finisher
 from mel.job import BaseJob
 from mel.stores.base import Claimed, Release, Store, Watcher
@@ -177,6 +178,8 @@ class Worker:
                     self.options.queues,
                 )
                 next_due = None if claimed else await self.store.next_due_ms(self.options.queues)
+            except SchemaError:
+                raise  # no retry fixes a missing schema: say so and stop
             except Exception as exc:  # noqa: BLE001 - an outage must not kill the worker
                 log.warning("claiming failed, retrying in %.2fs: %s", backoff, exc)
                 await self._sleep(watcher, clock.now_ms() + int(backoff * 1000), wait_slot=False)

@@ -127,3 +127,16 @@ def _clear_events() -> None:
     from tests import jobs_for_tests
 
     jobs_for_tests.events.clear()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_session_schema() -> Iterator[None]:
+    """Drop this session's PostgreSQL schema at the end (tests only empty it)."""
+    yield
+    try:
+        import psycopg
+
+        with psycopg.connect(POSTGRES_DSN, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "meltest{SESSION_TAG}" CASCADE')
+    except Exception:  # noqa: BLE001 - a server that is down has nothing to clean
+        pass

@@ -1,13 +1,15 @@
 """The app module that `mel worker` loads in the process tests.
 
-Each run appends ``start``/``end`` lines to the file named by ``MEL_TEST_OUT``; one
-``os.write`` of a short line on an O_APPEND file is atomic, so processes can share it.
+Each run appends ``start``/``end`` lines (key, pid, wall time) to the file named by
+``MEL_TEST_OUT``; one ``os.write`` of a short line on an O_APPEND file is atomic, so
+processes can share it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import time
 
 import mel
 
@@ -17,7 +19,7 @@ OUT = os.environ.get("MEL_TEST_OUT", os.devnull)
 def _line(text: str) -> None:
     fd = os.open(OUT, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
-        os.write(fd, f"{text} {os.getpid()}\n".encode())
+        os.write(fd, f"{text} {os.getpid()} {time.time():.6f}\n".encode())
     finally:
         os.close(fd)
 

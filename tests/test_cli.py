@@ -48,3 +48,11 @@ def test_status_and_migrate(tmp_path: Path) -> None:
     result = mel("status", "--store", url)
     assert result.returncode == 0, result.stderr
     assert "scheduled" in result.stdout and "failed" in result.stdout
+
+
+def test_worker_on_an_unmigrated_postgres_schema_says_to_migrate(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text("")
+    url = "postgresql://127.0.0.1:5432/test?namespace=meltest_never_migrated"
+    result = mel("worker", "app", "--store", url, cwd=tmp_path, timeout=30)
+    assert result.returncode != 0
+    assert "mel migrate --store" in result.stderr

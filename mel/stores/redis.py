@@ -122,6 +122,9 @@ class RedisStore(Store):
         # a failed call surfaces as StoreError instead of being silently sent again.
         self._conn_kwargs.update(retry=Retry(NoBackoff(), 0), decode_responses=False)
         self._conn_kwargs.setdefault("socket_connect_timeout", 5.0)
+        # A connection idle this long is PINGed before use, so a server restart costs a
+        # reconnect instead of a failed (and, for scripts, not safely repeatable) call.
+        self._conn_kwargs.setdefault("health_check_interval", 2)
         self._url, self._pool_size, self.namespace = url, pool_size, namespace
         self._prefix = f"{{{namespace}}}:"
         self._channel = self._prefix + "wake"
@@ -168,6 +171,7 @@ class RedisStore(Store):
                 kwargs.update(retry=sync_redis.retry.Retry(NoBackoff(), 0),
                               decode_responses=False)
                 kwargs.setdefault("socket_connect_timeout", 5.0)
+                kwargs.setdefault("health_check_interval", 2)
                 pool = sync_redis.BlockingConnectionPool(  # type: ignore[no-untyped-call]
                     max_connections=self._pool_size, **kwargs
                 )
