@@ -56,3 +56,21 @@ def test_worker_on_an_unmigrated_postgres_schema_says_to_migrate(tmp_path: Path)
     result = mel("worker", "app", "--store", url, cwd=tmp_path, timeout=30)
     assert result.returncode != 0
     assert "mel migrate --store" in result.stderr
+
+
+def test_migrate_creates_a_postgres_schema_idempotently() -> None:
+    import uuid
+
+    import psycopg
+
+    ns = f"meltest_cli_{uuid.uuid4().hex[:8]}"
+    url = f"postgresql://127.0.0.1:5432/test?namespace={ns}"
+    try:
+        first, second = mel("migrate", "--store", url), mel("migrate", "--store", url)
+        assert first.returncode == 0, first.stderr
+        assert second.returncode == 0, second.stderr
+        status = mel("status", "--store", url)
+        assert status.returncode == 0, status.stderr
+    finally:
+        with psycopg.connect("postgresql://127.0.0.1:5432/test", autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{ns}" CASCADE')

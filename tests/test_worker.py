@@ -448,3 +448,38 @@ async def test_force_replacing_a_running_task_keeps_the_replacement(api_store: S
         await mel.stop()
     info = await mel.tasks.aget("same")
     assert info is not None and info.job_name == Record.__mel_name__
+
+
+async def test_a_worker_runs_only_its_queues(api_store: Store) -> None:
+    await Record(label="mail", n=1).arun_now(queue="mail")
+    await Record(label="sms", n=2).arun_now(queue="sms")
+    await mel.start_async(queues=["mail"])
+    try:
+        while ("run", "mail", 1) not in events:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.2)
+    finally:
+        await mel.stop()
+    assert ("run", "sms", 2) not in events
+    assert [t.queue for t in await mel.tasks.alist()] == ["sms"]
+
+
+@pytest.mark.parametrize("batch_size", [1, 3, -1])
+async def test_positive_and_unlimited_batch_sizes_run_everything(
+    api_store: Store, batch_size: int
+) -> None:
+    mel.configure(batch_size=batch_size)
+    for i in range(7):
+        await Record(label=f"b{i}").arun_now()
+    await mel.start_async()
+    try:
+        while sum(1 for e in events if e[0] == "run") < 7:
+            await asyncio.sleep(0.01)
+    finally:
+        await mel.stop()
+    assert sorted(e[1] for e in events) == [f"b{i}" for i in range(7)]
+
+
+def test_batch_size_zero_is_refused() -> None:
+    with pytest.raises(ValueError, match="batch_size"):
+        mel.configure(batch_size=0)
