@@ -15,6 +15,9 @@ from typing import Any, ClassVar, dataclass_transform
 from mel import registry
 from mel.params import ParamsCodec, build_codec
 
+HOOKS = ("before_enqueue", "after_enqueue", "before_run", "after_run", "before_dequeue",
+         "after_dequeue")
+
 
 @dataclass_transform(kw_only_default=True)
 class BaseJob:
@@ -31,6 +34,8 @@ class BaseJob:
     __mel_async_run__: ClassVar[bool]
     __mel_build__: ClassVar[Callable[..., None]]
     __mel_template__: ClassVar[bool] = True
+    #: the callbacks this class overrides; the worker skips the others (they do nothing)
+    __mel_hooks__: ClassVar[frozenset[str]] = frozenset()
 
     def __init_subclass__(
         cls, *, name: str | None = None, abstract: bool = False, _template: bool = False,
@@ -51,6 +56,9 @@ class BaseJob:
         if cls.run is BaseJob.run:
             raise TypeError(f"job {cls.__qualname__} must define run() (or pass abstract=True)")
         cls.__mel_async_run__ = inspect.iscoroutinefunction(cls.run)
+        cls.__mel_hooks__ = frozenset(
+            hook for hook in HOOKS if getattr(cls, hook) is not getattr(BaseJob, hook)
+        )
         cls.__mel_name__ = name if name is not None else f"{cls.__module__}.{cls.__qualname__}"
         registry.register(cls.__mel_name__, cls)
 

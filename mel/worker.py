@@ -35,6 +35,9 @@ current_task: contextvars.ContextVar[tuple[str, str] | None] = contextvars.Conte
 )
 
 
+_ANY_WRITE = 2**62
+
+
 class UnknownJob(LookupError):
     """Stored data names a job class this worker has not imported."""
 
@@ -43,7 +46,8 @@ class UnknownJob(LookupError):
 class _Running:
     claimed: Claimed
     task: asyncio.Task[None] | None = None
-    finished: bool = False
+    #: its outcome went to the finisher (the lease is still renewed until it is applied)
+    submitted: bool = False
 
 
 @dataclass(slots=True)
@@ -76,6 +80,8 @@ class Worker:
         self._stopping = asyncio.Event()
         self._hard_stop = asyncio.Event()
         self._slot_freed = asyncio.Event()
+        self._idle = asyncio.Event()  # nothing claimed is unfinished
+        self._idle.set()
         self._stopped = asyncio.Event()
         self._finisher = Finisher(store)
         self._threads = ThreadPoolExecutor(options.threads, thread_name_prefix="mel-job")
@@ -143,7 +149,7 @@ class Worker:
             ):
                 for item in batch:
                     self._start(item)
-                await asyncio.gather(*(r.task for r in self._running.values() if r.task))
+                await self._idle.wait()
                 total += len(batch)
                 if not until_idle:
                     break
@@ -166,6 +172,9 @@ class Worker:
         backoff = 0.05
         while not self._stopping.is_set():
             capacity = self._capacity()
+            # Until the next sleep picks its wake-up time, any write may be one this claim
+            # misses: let every notification through.
+            watcher.wake_ms = _ANY_WRITE
             watcher.event.clear()
             self._slot_freed.clear()
             if capacity == 0:
@@ -222,6 +231,7 @@ class Worker:
     def _start(self, claimed: Claimed) -> None:
         running = _Running(claimed)
         self._running[claimed.id] = running
+        self._idle.clear()
         running.task = asyncio.create_task(self._execute(running), name=f"mel-task-{claimed.id}")
 
     def _build(self, claimed: Claimed) -> tuple[TaskData, BaseJob]:
@@ -239,28 +249,29 @@ class Worker:
         try:
             try:
                 data, job = self._build(claimed)
-            except Exception as exc:  # noqa: BLE001 - user code or untrusted data must not stop Mel
+            except Exception as exc:  # noqa: BLE001 - bad data must never stop a worker
                 log.error("task %s cannot be read, moved to the failed set: %s", claimed.id, exc,
                           extra={"task_id": claimed.id})
-                await self._finish(claimed, outcome.unreadable(
-                    claimed, exc, clock.now_ms(), self.options.failed_ttl), None)
+                decision = outcome.unreadable(claimed, exc, clock.now_ms(),
+                                              self.options.failed_ttl)
+                self._submit(running, decision, None)
                 return
-            await self._run_job(claimed, data, job)
+            await self._run_job(running, data, job)
         except asyncio.CancelledError:
             # A hard stop: hand the task back so another worker runs it at once.
-            if not running.finished:
-                await asyncio.shield(self._finisher.submit(Release(claimed.id, claimed.token)))
+            if not running.submitted:
+                self._submit(running, outcome.Decision(Release(claimed.id, claimed.token)),
+                             None)
             raise
-        finally:
-            self.ran += 1
-            self._running.pop(claimed.id, None)
-            self._slot_freed.set()
 
-    async def _run_job(self, claimed: Claimed, data: TaskData, job: BaseJob) -> None:
+    async def _run_job(self, running: _Running, data: TaskData, job: BaseJob) -> None:
+        claimed = running.claimed
+        hooks = type(job).__mel_hooks__
         extra = {"task_id": claimed.id, "job": data.job}
         token = current_task.set((claimed.id, data.job))
         try:
-            await callbacks.acall(job.before_run, what="before_run", extra=extra)
+            if "before_run" in hooks:
+                await callbacks.acall(job.before_run, what="before_run", extra=extra)
             error: BaseException | None = None
             try:
                 if type(job).__mel_async_run__:
@@ -269,12 +280,13 @@ class Worker:
                     ctx = contextvars.copy_context()
                     await asyncio.get_running_loop().run_in_executor(self._threads, ctx.run,
                                                                      job.run)
-            except Exception as exc:  # noqa: BLE001 - user code or untrusted data must not stop Mel
+            except Exception as exc:  # noqa: BLE001 - a failing job is a failed attempt
                 error = exc
             now = clock.now_ms()
             if error is None:
                 decision = outcome.after_success(claimed, data, now)
-                await callbacks.acall(job.after_run, True, what="after_run", extra=extra)
+                if "after_run" in hooks:
+                    await callbacks.acall(job.after_run, True, what="after_run", extra=extra)
             else:
                 decision = outcome.after_failure(claimed, data, error, now,
                                                  self.options.failed_ttl)
@@ -284,25 +296,38 @@ class Worker:
                                      type(error).__name__, error, extra=extra)
                 else:
                     callbacks.report(error, f"task {claimed.id} ({data.job}) failed", extra)
-                    await callbacks.acall(job.after_run, False, what="after_run", extra=extra)
-            await self._finish(claimed, decision, job)
+                    if "after_run" in hooks:
+                        await callbacks.acall(job.after_run, False, what="after_run",
+                                              extra=extra)
+            self._submit(running, decision, job)
         finally:
             current_task.reset(token)
 
-    async def _finish(self, claimed: Claimed, decision: outcome.Decision, job: BaseJob | None
-                      ) -> None:
+    def _submit(self, running: _Running, decision: outcome.Decision, job: BaseJob | None
+                ) -> None:
+        """Hand the outcome to the finisher; the task counts as running (its lease renewed)
+        until the store has applied it."""
+        claimed = running.claimed
         extra = {"task_id": claimed.id}
-        if decision.dequeue and job is not None:
-            callbacks.call(job.before_dequeue, what="before_dequeue", extra=extra)
-        running = self._running.get(claimed.id)
-        applied = await asyncio.shield(self._finisher.submit(decision.outcome))
-        if running is not None:
-            running.finished = True
-        if not applied:
-            log.warning("task %s was taken over, replaced or cancelled while it ran; "
-                        "its result was not written", claimed.id, extra=extra)
-        if decision.dequeue and job is not None:
-            callbacks.call(job.after_dequeue, applied, what="after_dequeue", extra=extra)
+        hooks = type(job).__mel_hooks__ if job is not None and decision.dequeue else frozenset()
+        if "before_dequeue" in hooks:
+            callbacks.call(job.before_dequeue, what="before_dequeue", extra=extra)  # type: ignore[union-attr]
+        running.submitted = True
+
+        def applied(ok: bool) -> None:
+            if not ok:
+                log.warning("task %s was taken over, replaced or cancelled while it ran; "
+                            "its result was not written", claimed.id, extra=extra)
+            if "after_dequeue" in hooks:
+                callbacks.call(job.after_dequeue, ok, what="after_dequeue", extra=extra)  # type: ignore[union-attr]
+            self.ran += 1
+            if self._running.get(claimed.id) is running:
+                del self._running[claimed.id]
+            self._slot_freed.set()
+            if not self._running:
+                self._idle.set()
+
+        self._finisher.submit(decision.outcome, applied)
 
     # -- side loops -----------------------------------------------------------------
 
@@ -310,7 +335,7 @@ class Worker:
         interval = self.options.lease_ms / 3000
         while True:
             await asyncio.sleep(interval)
-            held = [(i, r.claimed.token) for i, r in self._running.items() if not r.finished]
+            held = [(i, r.claimed.token) for i, r in self._running.items()]
             if not held:
                 continue
             try:
@@ -330,18 +355,24 @@ class Worker:
                 await self.store.purge_failed(clock.now_ms())
 
     async def _drain(self) -> None:
-        """Wait for running tasks; on a hard stop cancel them (they hand themselves back)."""
-        while self._running:
-            tasks = [r.task for r in self._running.values() if r.task is not None]
-            hard = asyncio.ensure_future(self._hard_stop.wait())
-            done, _ = await asyncio.wait([*tasks, hard], return_when=asyncio.FIRST_COMPLETED)
-            if hard in done:
-                log.warning("hard stop: handing %d unfinished tasks back", len(tasks))
-                for t in tasks:
-                    t.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
-            else:
-                hard.cancel()
+        """Wait until every claimed task is finished and written; on a hard stop cancel the
+        running ones (they hand themselves back) and wait a bounded time for the writes."""
+        idle = asyncio.ensure_future(self._idle.wait())
+        hard = asyncio.ensure_future(self._hard_stop.wait())
+        try:
+            await asyncio.wait([idle, hard], return_when=asyncio.FIRST_COMPLETED)
+            if idle.done():
+                return
+            tasks = [r.task for r in self._running.values() if r.task and not r.task.done()]
+            log.warning("hard stop: handing %d unfinished tasks back", len(tasks))
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            # With the store down the hand-backs cannot be written: their leases lapse instead.
+            await asyncio.wait([idle], timeout=10)
+        finally:
+            idle.cancel()
+            hard.cancel()
 
 
 def options_from_settings(**overrides: object) -> WorkerOptions:

@@ -153,7 +153,7 @@ class Watcher:
 
     def __init__(self, on_close: Callable[[Watcher], Awaitable[None]] | None = None) -> None:
         self.event = asyncio.Event()
-        self.wake_ms: int = 0
+        self.wake_ms: int = 2**62  # until the worker plans a wake-up, every write wakes it
         self._loop = asyncio.get_running_loop()
         self._on_close = on_close
 
