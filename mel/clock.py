@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
@@ -32,6 +33,18 @@ def to_ms(when: datetime, zone: tzinfo) -> int:
         when = when.replace(tzinfo=zone)
     # Integer timedelta arithmetic: float timestamps lose the last millisecond far from 1970.
     return (when - _EPOCH) // _MS
+
+
+def zone(value: str | tzinfo, name: str = "tz") -> ZoneInfo:
+    """An IANA zone from its name or a ZoneInfo; ValueError for an unknown name."""
+    if isinstance(value, ZoneInfo):
+        return value
+    if isinstance(value, str):
+        try:
+            return ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+    raise TypeError(f"{name} must be an IANA zone name or a ZoneInfo, got {value!r}")
 
 
 def from_ms(ms: int) -> datetime:

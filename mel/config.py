@@ -10,7 +10,7 @@ from datetime import timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from mel.clock import duration_ms
+from mel.clock import duration_ms, zone
 from mel.errors import ConfigurationError
 from mel.stores import Store, open_store
 
@@ -81,14 +81,10 @@ current: Settings = _defaults()
 
 
 def _zone(value: str | tzinfo) -> ZoneInfo:
-    if isinstance(value, ZoneInfo):
-        return value
-    if isinstance(value, str):
-        try:
-            return ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ConfigurationError(f"unknown time zone {value!r}") from exc
-    raise ConfigurationError(f"timezone must be an IANA name or a ZoneInfo, got {value!r}")
+    try:
+        return zone(value, "timezone")
+    except (TypeError, ValueError) as exc:
+        raise ConfigurationError(str(exc)) from exc
 
 
 def _seconds(value: float | timedelta, name: str) -> float:

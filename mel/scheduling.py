@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mel import callbacks, clock, config, portal, schedule
 from mel.stores.base import NewTask, Store, WriteBatch
@@ -84,7 +83,7 @@ def on(
     """On a cron schedule, evaluated in ``tz`` (default ``settings.timezone``)."""
     if not isinstance(expr, str):
         raise TypeError(f"a cron expression must be a string, got {expr!r}")
-    zone = config.current.timezone if tz is None else _zone(tz)
+    zone = config.current.timezone if tz is None else clock.zone(tz)
     until_ms, until_delta_ms = _until(until)
     sched, first = schedule.cron(
         expr,
@@ -96,16 +95,6 @@ def on(
     )
     return When(first, sched)
 
-
-def _zone(tz: str | tzinfo) -> ZoneInfo:
-    if isinstance(tz, ZoneInfo):
-        return tz
-    if isinstance(tz, str):
-        try:
-            return ZoneInfo(tz)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {tz!r}") from exc
-    raise TypeError(f"tz must be an IANA zone name or a ZoneInfo, got {tz!r}")
 
 
 def build(
