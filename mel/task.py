@@ -20,6 +20,9 @@ from mel.schedule import Schedule, from_json
 
 DEFAULT_BACKOFFS: tuple[int, ...] = (2000, 4000, 8000, 16000)
 
+# One encoder for every task: json.dumps with options builds a new one per call.
+_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
 Retries = int | Sequence[float | timedelta] | None
 
 
@@ -72,7 +75,7 @@ class TaskData:
         if self.schedule is not None:
             out["s"] = self.schedule.to_json()
             out["o"] = self.occurrence_ms
-        return json.dumps(out, separators=(",", ":"), ensure_ascii=False)
+        return _encode(out)
 
     def with_occurrence(self, occurrence_ms: int) -> TaskData:
         """The same task at another occurrence."""
