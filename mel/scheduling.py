@@ -11,7 +11,7 @@ import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from mel import callbacks, clock, config, portal, schedule
 from mel.stores.base import NewTask, Store, WriteBatch
@@ -59,17 +59,30 @@ def _until(until: datetime | timedelta | None) -> tuple[int | None, int | None]:
     return _datetime_ms(until, "until"), None
 
 
+class _Window(TypedDict):
+    now_ms: int
+    start_ms: int | None
+    until_ms: int | None
+    until_delta_ms: int | None
+
+
+def _window(start: datetime | None, until: datetime | timedelta | None) -> _Window:
+    """``now``, ``start`` and ``until`` in the form both schedule kinds take."""
+    until_ms, until_delta_ms = _until(until)
+    return {
+        "now_ms": clock.now_ms(),
+        "start_ms": None if start is None else _datetime_ms(start, "start"),
+        "until_ms": until_ms,
+        "until_delta_ms": until_delta_ms,
+    }
+
+
 def every(
     interval: float | timedelta, start: datetime | None, until: datetime | timedelta | None
 ) -> When:
     """Every ``interval``, anchored to the first run."""
-    until_ms, until_delta_ms = _until(until)
     sched, first = schedule.every(
-        clock.duration_ms(interval, "interval"),
-        now_ms=clock.now_ms(),
-        start_ms=None if start is None else _datetime_ms(start, "start"),
-        until_ms=until_ms,
-        until_delta_ms=until_delta_ms,
+        clock.duration_ms(interval, "interval"), **_window(start, until)
     )
     return When(first, sched)
 
@@ -84,17 +97,8 @@ def on(
     if not isinstance(expr, str):
         raise TypeError(f"a cron expression must be a string, got {expr!r}")
     zone = config.current.timezone if tz is None else clock.zone(tz)
-    until_ms, until_delta_ms = _until(until)
-    sched, first = schedule.cron(
-        expr,
-        tz=zone,
-        now_ms=clock.now_ms(),
-        start_ms=None if start is None else _datetime_ms(start, "start"),
-        until_ms=until_ms,
-        until_delta_ms=until_delta_ms,
-    )
+    sched, first = schedule.cron(expr, tz=zone, **_window(start, until))
     return When(first, sched)
-
 
 
 def build(
