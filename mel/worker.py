@@ -79,7 +79,10 @@ class Worker:
         self._running: dict[str, _Running] = {}
         self._stopping = asyncio.Event()
         self._hard_stop = asyncio.Event()
-        self._slot_freed = asyncio.Event()
+        # The claim loop's one wake-up call: set by a write the watcher reports, a stop,
+        # the sleep's own timer, and (while the loop waits for one) a freed slot.
+        self._wake = asyncio.Event()
+        self._waiting_slot = False
         self._idle = asyncio.Event()  # nothing claimed is unfinished
         self._idle.set()
         self._stopped = asyncio.Event()
@@ -101,6 +104,7 @@ class Worker:
                 if freed:
                     log.info("took back %d tasks of worker %s", freed, self.worker_id)
             watcher = await self.store.watch()
+            watcher.event = self._wake
             self._finisher.start()
             self._side = [
                 asyncio.create_task(self._renew_loop(), name="mel-lease-renewer"),
@@ -125,6 +129,7 @@ class Worker:
     def request_stop(self, hard: bool = False) -> None:
         """Stop claiming; with ``hard`` also hand unfinished tasks back at once."""
         self._stopping.set()
+        self._wake.set()
         if hard:
             self._hard_stop.set()
 
@@ -175,18 +180,16 @@ class Worker:
             # Until the next sleep picks its wake-up time, any write may be one this claim
             # misses: let every notification through.
             watcher.wake_ms = _ANY_WRITE
-            watcher.event.clear()
-            self._slot_freed.clear()
+            self._wake.clear()
             if capacity == 0:
                 await self._sleep(watcher, None, wait_slot=True)
                 continue
             now = clock.now_ms()
             try:
-                claimed = await self.store.claim(
+                claims = await self.store.claim_next(
                     self.worker_id, uuid.uuid4().hex, now, capacity, self.options.lease_ms,
                     self.options.queues,
                 )
-                next_due = None if claimed else await self.store.next_due_ms(self.options.queues)
             except SchemaError:
                 raise  # no retry fixes a missing schema: say so and stop
             except Exception as exc:  # noqa: BLE001 - an outage must not kill the worker
@@ -195,14 +198,16 @@ class Worker:
                 backoff = min(backoff * 2, self.options.poll_interval, 5.0)
                 continue
             backoff = 0.05
-            if claimed:
-                for item in claimed:
-                    self._start(item)
-                # More may be due: claim again (capacity permitting) once the new tasks start.
-                await asyncio.sleep(0)
-                continue
+            for item in claims.tasks:
+                self._start(item)
+            next_due = claims.next_due_ms
             if next_due is not None and next_due <= now:
-                # Became due between the claim and the look-up: look again, but never spin.
+                if claims.tasks:
+                    # A full claim: more are due. Claim again (capacity permitting) once
+                    # the new tasks have started.
+                    await asyncio.sleep(0)
+                    continue
+                # Became due between the claim and the look-up: look again, never spin.
                 next_due = now + 1
             await self._sleep(watcher, next_due, wait_slot=False)
 
@@ -213,18 +218,16 @@ class Worker:
         if next_due is not None:
             timeout_ms = max(0, min(timeout_ms, next_due - now))
         watcher.wake_ms = now + timeout_ms
-        if timeout_ms == 0:
+        if timeout_ms == 0 or self._wake.is_set():
             return
-        waits = [watcher.event.wait(), self._stopping.wait()]
-        if wait_slot:
-            waits.append(self._slot_freed.wait())
-        tasks = [asyncio.ensure_future(w) for w in waits]
+        # One timer and one event: this runs once per claim, so no tasks or wait_for.
+        timer = asyncio.get_running_loop().call_later(timeout_ms / 1000, self._wake.set)
+        self._waiting_slot = wait_slot
         try:
-            await asyncio.wait(tasks, timeout=timeout_ms / 1000,
-                               return_when=asyncio.FIRST_COMPLETED)
+            await self._wake.wait()
         finally:
-            for t in tasks:
-                t.cancel()
+            self._waiting_slot = False
+            timer.cancel()
 
     # -- running --------------------------------------------------------------------
 
@@ -323,7 +326,8 @@ class Worker:
             self.ran += 1
             if self._running.get(claimed.id) is running:
                 del self._running[claimed.id]
-            self._slot_freed.set()
+            if self._waiting_slot:
+                self._wake.set()
             if not self._running:
                 self._idle.set()
 

@@ -78,6 +78,16 @@ class Claimed:
 
 
 @dataclass(frozen=True, slots=True)
+class Claims:
+    """What :meth:`Store.claim_next` returns: the tasks claimed, and when to claim again."""
+
+    tasks: list[Claimed]
+    #: :meth:`Store.next_due_ms` just after the claim; at most ``now_ms`` when the claim
+    #: was full (more may be due at once); None when no task is left to wait for.
+    next_due_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class StoredTask:
     """A scheduled or running task as the store holds it (for inspection)."""
 
@@ -223,6 +233,27 @@ class Store(ABC):
         Each claimed task gets ``lease_until = now + lease_ms``, ``owner = worker_id`` and
         ``token``. No task is handed to two callers whose leases overlap.
         """
+
+    async def claim_next(
+        self,
+        worker_id: str,
+        token: str,
+        now_ms: int,
+        limit: int | None,
+        lease_ms: int,
+        queues: Sequence[str] | None = None,
+    ) -> Claims:
+        """:meth:`claim`, then when to claim again: the worker's whole round.
+
+        A full claim (``limit`` tasks) answers ``now_ms``: more may be due. Otherwise the
+        answer is :meth:`next_due_ms` after the claim. Stores override this to do both in
+        one round trip; a worker that keeps up with tasks becoming due one by one would
+        otherwise pay two per task.
+        """
+        tasks = await self.claim(worker_id, token, now_ms, limit, lease_ms, queues)
+        if limit is not None and len(tasks) >= limit:
+            return Claims(tasks, now_ms)
+        return Claims(tasks, await self.next_due_ms(queues))
 
     @abstractmethod
     async def renew(

@@ -21,17 +21,19 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, cast
 
-import redis as sync_redis
 from redis.asyncio import BlockingConnectionPool, ConnectionPool, Redis
 from redis.asyncio.client import PubSub
 from redis.asyncio.connection import parse_url
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.connection import parse_url as sync_parse_url
 from redis.exceptions import NoScriptError, RedisError
+from redis.retry import Retry as SyncRetry
 
 from mel.errors import ConfigurationError, StoreError
 from mel.stores.base import (
     Claimed,
+    Claims,
     Delete,
     Fail,
     FailedTask,
@@ -45,6 +47,7 @@ from mel.stores.base import (
     Watcher,
     WriteBatch,
 )
+from mel.stores.redis_direct import AsyncConnections, SyncConnections
 
 log = logging.getLogger(__name__)
 
@@ -62,13 +65,13 @@ class _Script:
 
 def _load_scripts() -> dict[str, _Script]:
     source = resources.files("mel.stores").joinpath("redis_scripts.lua").read_text("utf-8")
-    sections = re.split(r"^--- @(prelude|script \w+)\n", source, flags=re.MULTILINE)
+    sections = re.split(r"^--- @(prelude|script \w+(?: bare)?)\n", source, flags=re.MULTILINE)
     prelude = sections[sections.index("prelude") + 1]
     scripts: dict[str, _Script] = {}
     for head, body in zip(sections[1::2], sections[2::2], strict=True):
         if head.startswith("script "):
-            name = head.removeprefix("script ")
-            text = prelude + body
+            name, _, bare = head.removeprefix("script ").partition(" ")
+            text = body if bare else prelude + body
             scripts[name] = _Script(name, text, hashlib.sha1(text.encode()).hexdigest())
     return scripts
 
@@ -97,6 +100,7 @@ class _Listener:
 @dataclass(slots=True)
 class _LoopState:
     client: Redis
+    direct: AsyncConnections  # script calls: the hot paths
     listener: _Listener = field(default_factory=_Listener)
 
 
@@ -133,7 +137,10 @@ class RedisStore(Store):
         self._origin = uuid.uuid4().hex[:12]
         self._loops: dict[asyncio.AbstractEventLoop, _LoopState] = {}
         self._lock = threading.Lock()
-        self._sync: sync_redis.Redis | None = None
+        # The sync API's connections: the same options, with redis-py's blocking classes.
+        sync_kwargs = {k: v for k, v in self._conn_kwargs.items() if k != "connection_class"}
+        sync_kwargs.update(sync_parse_url(url), retry=SyncRetry(NoBackoff(), 0))  # type: ignore[no-untyped-call]
+        self._sync = SyncConnections(sync_kwargs)
 
     def __repr__(self) -> str:
         return f"RedisStore({_redact(self._url)!r}, namespace={self.namespace!r})"
@@ -148,45 +155,31 @@ class RedisStore(Store):
                 for dead in [lp for lp in self._loops if lp.is_closed()]:
                     _abandon(self._loops.pop(dead), closed=True)
                 pool = BlockingConnectionPool(max_connections=self._pool_size, **self._conn_kwargs)
-                state = self._loops[loop] = _LoopState(Redis.from_pool(pool))
+                state = self._loops[loop] = _LoopState(
+                    Redis.from_pool(pool), AsyncConnections(self._conn_kwargs, self._pool_size))
             return state
 
     async def _script(self, name: str, *args: bytes | str | int) -> Any:
         script = _SCRIPTS[name]
-        client = self._state().client
+        call = self._state().direct.call
         with _errors():
             try:
-                return await _awaited(client.evalsha(script.sha, 1, self._prefix, *args))
+                return await call("EVALSHA", script.sha, 1, self._prefix, *args)
             except NoScriptError:
                 # The server lost its script cache (restart, failover, SCRIPT FLUSH).
-                await _awaited(client.script_load(script.text))
-                return await _awaited(client.evalsha(script.sha, 1, self._prefix, *args))
-
-    def _sync_client(self) -> sync_redis.Redis:
-        """A blocking client for Mel's sync API: one round trip, no event-loop hop."""
-        with self._lock:
-            if self._sync is None:
-                url_kwargs = sync_redis.connection.parse_url(self._url)  # type: ignore[no-untyped-call]
-                kwargs = dict(url_kwargs)
-                kwargs.update(retry=sync_redis.retry.Retry(NoBackoff(), 0),
-                              decode_responses=False)
-                kwargs.setdefault("socket_connect_timeout", 5.0)
-                kwargs.setdefault("health_check_interval", 2)
-                pool = sync_redis.BlockingConnectionPool(  # type: ignore[no-untyped-call]
-                    max_connections=self._pool_size, **kwargs
-                )
-                self._sync = sync_redis.Redis.from_pool(pool)
-            return self._sync
+                await call("SCRIPT", "LOAD", script.text)
+                return await call("EVALSHA", script.sha, 1, self._prefix, *args)
 
     def _script_sync(self, name: str, *args: bytes | str | int) -> Any:
+        """Blocking twin of :meth:`_script`, for Mel's sync API: no event-loop hop."""
         script = _SCRIPTS[name]
-        client = self._sync_client()
+        call = self._sync.call
         with _errors():
             try:
-                return client.evalsha(script.sha, 1, self._prefix, *args)
+                return call("EVALSHA", script.sha, 1, self._prefix, *args)
             except NoScriptError:
-                client.script_load(script.text)
-                return client.evalsha(script.sha, 1, self._prefix, *args)
+                call("SCRIPT", "LOAD", script.text)
+                return call("EVALSHA", script.sha, 1, self._prefix, *args)
 
     async def open(self) -> None:
         """Check the server answers and load every script; idempotent."""
@@ -206,9 +199,7 @@ class RedisStore(Store):
         current = asyncio.get_running_loop()
         with self._lock:
             states, self._loops = self._loops, {}
-            sync_client, self._sync = self._sync, None
-        if sync_client is not None:
-            sync_client.close()
+        self._sync.close()
         for loop, state in states.items():
             if loop is current:
                 await _close_state(state)
@@ -225,12 +216,22 @@ class RedisStore(Store):
         """One script call stores every task and progress record of the batch."""
         if not batch.tasks and not batch.progress:
             return []
+        if _single(batch):
+            task = batch.tasks[0]
+            stored = await self._script("write1", self._origin, _key(task.id), task.queue,
+                                        task.due_ms, task.data)
+            return self._written(batch, [stored])
         return self._written(batch, await self._script("write", *self._write_args(batch)))
 
     def write_sync(self, batch: WriteBatch, now_ms: int) -> list[bool]:
         """Blocking twin of :meth:`write`, on a sync client: one round trip, no loop hop."""
         if not batch.tasks and not batch.progress:
             return []
+        if _single(batch):
+            task = batch.tasks[0]
+            stored = self._script_sync("write1", self._origin, _key(task.id), task.queue,
+                                       task.due_ms, task.data)
+            return self._written(batch, [stored])
         return self._written(batch, self._script_sync("write", *self._write_args(batch)))
 
     def _write_args(self, batch: WriteBatch) -> list[bytes | str | int]:
@@ -259,15 +260,28 @@ class RedisStore(Store):
         queues: Sequence[str] | None = None,
     ) -> list[Claimed]:
         """Lapse expired leases, then lease due tasks in due order: one script call."""
-        rows = await self._script(
+        return (await self.claim_next(worker_id, token, now_ms, limit, lease_ms, queues)).tasks
+
+    async def claim_next(
+        self,
+        worker_id: str,
+        token: str,
+        now_ms: int,
+        limit: int | None,
+        lease_ms: int,
+        queues: Sequence[str] | None = None,
+    ) -> Claims:
+        """The claim and the time of the next one, from the same script call."""
+        *rows, after = await self._script(
             "claim", now_ms, "" if limit is None else max(limit, 0), now_ms + lease_ms,
             worker_id, token, *_queue_args(queues),
         )
-        return [
+        tasks = [
             Claimed(_id(rows[i]), _str(rows[i + 1], "default"), _int(rows[i + 2]),
                     _int(rows[i + 3] or 0), _str(rows[i + 4]), token)
             for i in range(0, len(rows), 5)
         ]
+        return Claims(tasks, None if after is None else _int(after))
 
     async def renew(
         self, tokens: Sequence[tuple[str, str]], now_ms: int, lease_ms: int
@@ -314,8 +328,7 @@ class RedisStore(Store):
         if queues is not None and not queues:
             return None
         found = await self._script("next_due", *_queue_args(queues))
-        times = [_int(v) for v in found if v is not None]
-        return min(times, default=None)
+        return None if found is None else _int(found)
 
     async def get(self, task_id: str) -> StoredTask | None:
         """The task with this id."""
@@ -523,6 +536,8 @@ async def _close_state(state: _LoopState) -> None:
             await task
     with contextlib.suppress(Exception):
         await state.client.aclose()
+    with contextlib.suppress(Exception):
+        await state.direct.close()
 
 
 def _abandon(state: _LoopState, *, closed: bool) -> None:
@@ -532,7 +547,7 @@ def _abandon(state: _LoopState, *, closed: bool) -> None:
     also keeps the collected transports and streams from warning."""
     pool = state.client.connection_pool
     conns = [*getattr(pool, "_available_connections", ()),
-             *getattr(pool, "_in_use_connections", ())]
+             *getattr(pool, "_in_use_connections", ()), *state.direct.connections]
     for conn in conns:
         transport: Any = getattr(getattr(conn, "_writer", None), "transport", None)
         while transport is not None:
@@ -546,6 +561,11 @@ def _abandon(state: _LoopState, *, closed: bool) -> None:
             # A TLS transport wraps the socket transport.
             transport = getattr(getattr(transport, "_ssl_protocol", None), "_transport", None)
         conn._writer = conn._reader = None
+
+
+def _single(batch: WriteBatch) -> bool:
+    """Whether ``batch`` is one new task and nothing else: the lean script's case."""
+    return len(batch.tasks) == 1 and not batch.progress and not batch.tasks[0].force
 
 
 def _queue_args(queues: Sequence[str] | None) -> list[str | int]:

@@ -1,8 +1,8 @@
 --- Lua scripts of mel.stores.redis.RedisStore; the layout is described in docs/redis-layout.md.
 ---
 --- This file holds a shared prelude and one section per script, each starting with a line
---- "--- @script NAME". The store prepends the prelude to every section and loads each
---- result once (SCRIPT LOAD), then calls it by SHA.
+--- "--- @script NAME". The store prepends the prelude to every section (except those marked
+--- "bare") and loads each result once (SCRIPT LOAD), then calls it by SHA.
 ---
 --- Every script gets one key, KEYS[1] = "{ns}:", the prefix of every key of the namespace,
 --- so the hash tag routes every call to the one slot that holds all of them. Times are
@@ -107,6 +107,40 @@ local function walk(key, max, visit)
   end
 end
 
+-- The earliest free due time or lease end among tasks of the `wanted` queues (nil: all),
+-- as a string; false when there is none.
+local function earliest(wanted)
+  local found
+  for _, key in ipairs({K_DUE, K_LEASED}) do
+    local score
+    if wanted == nil then
+      score = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2]
+    else
+      walk(key, nil, function(id, s)
+        if wanted[queue_of(id)] then score = s; return true end
+      end)
+    end
+    if score ~= nil and (found == nil or tonumber(score) < tonumber(found)) then
+      found = score
+    end
+  end
+  return found or false
+end
+
+--- @script write1 bare
+-- One new task, no progress, no force: Mel's run_now, the hot path. No prelude (defining
+-- its helpers costs more than this whole script), and the data hash doubles as the
+-- existence check: a task's data is stored exactly while it is scheduled or running.
+-- ARGV: origin, id, queue, due, data. Returns 1 when stored, 0 when the id is taken.
+local P, id, due = KEYS[1], ARGV[2], ARGV[4]
+if redis.call('HSETNX', P .. 'd:' .. string.sub(redis.sha1hex(id), 1, 3), id, ARGV[5]) == 0 then
+  return 0
+end
+if ARGV[3] ~= 'default' then redis.call('HSET', P .. 'queue', id, ARGV[3]) end
+redis.call('ZADD', P .. 'due', due, id)
+redis.call('PUBLISH', P .. 'wake', due .. ' ' .. ARGV[1])
+return 1
+
 --- @script write
 -- ARGV: origin, ntasks, then per task (id, queue, due, data, force), then per progress
 -- record (id, json, expires or ''). Returns 1/0 per task.
@@ -166,7 +200,8 @@ return results
 
 --- @script claim
 -- ARGV: now, limit or '', lease_until, owner, token, nqueues or '', queues...
--- Returns per claimed task: id, queue or nil, due, attempts or nil, data.
+-- Returns per claimed task: id, queue or nil, due, attempts or nil, data; then when to
+-- claim again: now if the claim was full, else what next_due would answer (nil: never).
 local now, limit, lease_until, owner, token = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4],
   ARGV[5]
 local wanted = queue_set(6)
@@ -207,6 +242,11 @@ if #ids > 0 then
   chunked('HSET', K_LDUE, ldue)
   chunked('HSET', K_OWNER, owners)
   chunked('HSET', K_TOKEN, tokens)
+end
+if limit ~= nil and #ids >= limit then
+  out[#out + 1] = now
+else
+  out[#out + 1] = earliest(wanted)
 end
 return out
 
@@ -295,19 +335,8 @@ free_leased(ids, false)
 return #ids
 
 --- @script next_due
--- ARGV: nqueues or '', queues... Returns {earliest free due or nil, earliest lease end or nil}.
-local wanted = queue_set(1)
-local found = {false, false}
-for i, key in ipairs({K_DUE, K_LEASED}) do
-  if wanted == nil then
-    found[i] = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2] or false
-  else
-    walk(key, nil, function(id, score)
-      if wanted[queue_of(id)] then found[i] = score; return true end
-    end)
-  end
-end
-return found
+-- ARGV: nqueues or '', queues... Returns the earliest free due time or lease end, or nil.
+return earliest(queue_set(1))
 
 --- @script get
 -- ARGV: id. Returns {due, queue, attempts, data, lease_until, owner} (nil for absent

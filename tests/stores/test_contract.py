@@ -191,6 +191,26 @@ async def test_next_due(store: Store) -> None:
     assert await store.next_due_ms(["q"]) == T0 + 100 + LEASE  # when its lease lapses
 
 
+async def test_claim_next_says_when_to_claim_again(store: Store) -> None:
+    empty = await store.claim_next("w", "t0", T0, 10, LEASE)
+    assert (empty.tasks, empty.next_due_ms) == ([], None)
+    await put(store, task("a", T0 - 2), task("b", T0 - 1), task("c", T0 + 700),
+              task("m", T0 - 3, queue="mail"), task("n", T0 + 400, queue="mail"))
+    # Full: more may be due at once, so "now".
+    full = await store.claim_next("w", "t1", T0, 1, LEASE, ["default"])
+    assert [c.id for c in full.tasks] == ["a"] and full.next_due_ms == T0
+    # Not full: the earliest free due time or lease end of the queues asked for.
+    rest = await store.claim_next("w", "t2", T0, 10, LEASE, ["default"])
+    assert [c.id for c in rest.tasks] == ["b"] and rest.next_due_ms == T0 + 700
+    mail = await store.claim_next("w", "t3", T0, None, LEASE, ["mail"])
+    assert [c.id for c in mail.tasks] == ["m"] and mail.next_due_ms == T0 + 400
+    assert (await store.claim_next("w", "t4", T0, 5, 1_000, ["none"])).next_due_ms is None
+    # A lease ending before any due time is when to look again: its task may be free then.
+    late = await store.claim_next("w", "t5", T0 + 800, None, 50)
+    assert {c.id for c in late.tasks} == {"c", "n"} and late.next_due_ms == T0 + 850
+    assert (await store.claim_next("w", "t6", T0 + 800, 0, LEASE)).tasks == []
+
+
 async def test_list_tasks(store: Store) -> None:
     await put(store, task("a", T0 + 3), task("b", T0 + 1, queue="q"), task("c", T0 + 2))
     assert [t.id for t in await store.list_tasks()] == ["b", "c", "a"]

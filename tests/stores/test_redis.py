@@ -68,15 +68,16 @@ def client(store: RedisStore) -> Any:
 
 def count_scripts(store: RedisStore) -> list[str]:
     """Record the SHA of every EVALSHA the store sends from now on."""
-    c = client(store)
+    direct = store._state().direct
     calls: list[str] = []
-    original = c.evalsha
+    original = direct.call
 
-    def spy(sha: str, *args: Any) -> Any:
-        calls.append(sha)
-        return original(sha, *args)
+    async def spy(*args: Any) -> Any:
+        if args[0] == "EVALSHA":
+            calls.append(args[1])
+        return await original(*args)
 
-    c.evalsha = spy
+    direct.call = spy  # type: ignore[method-assign]
     return calls
 
 
@@ -279,10 +280,52 @@ async def test_url_parsing_without_connecting() -> None:
     pool = tls._state().client.connection_pool
     assert pool.connection_class is SSLConnection and pool.max_connections == 8
     assert pool.connection_kwargs["username"] == "user"
+    # The script calls' own connections: the same options, async and blocking classes.
+    assert tls._state().direct._class is SSLConnection
+    assert tls._sync._class is redis.connection.SSLConnection
+    assert tls._sync._kwargs["username"] == "user" and tls._sync._kwargs["port"] == 6390
     await tls.close()
     await s.close()
     with pytest.raises(ValueError):
         RedisStore("redis://localhost", pool_size=0)
+
+
+async def test_script_calls_survive_killed_connections(store: RedisStore) -> None:
+    """The script calls' own connections reconnect after the server drops them; a call
+    caught mid-way fails with StoreError (it is not sent twice) and the next one works."""
+    aux = redis.Redis.from_url(REDIS_URL)
+    try:
+        for _ in range(2):
+            assert store.write_sync(WriteBatch(tasks(1)), T0) == [True]
+            assert await store.write(WriteBatch(tasks(1)), T0) == [True]
+            aux.client_kill_filter(_type="normal", skipme=True)
+            for call in (lambda: asyncio.to_thread(store.write_sync, WriteBatch(tasks(1)), T0),
+                         lambda: store.write(WriteBatch(tasks(1)), T0)):
+                try:
+                    assert await call() == [True]
+                except StoreError:
+                    assert await call() == [True]  # reconnected
+        assert (await store.counts(T0))["scheduled"] == 8
+    finally:
+        aux.close()
+        await client(store).connection_pool.disconnect()  # killed too: fresh ones to clean up
+
+
+async def test_cancelled_script_call_leaves_no_reply_behind(store: RedisStore) -> None:
+    await store.write(WriteBatch(tasks(5)), T0)
+    cancelled = 0
+    for spins in range(1, 40):
+        pending = asyncio.create_task(store.claim("w", "t", T0 - 10, None, LEASE))
+        for _ in range(spins % 4 + 1):
+            await asyncio.sleep(0)  # sending, or waiting for the reply
+        pending.cancel()
+        try:
+            assert await pending == []
+        except asyncio.CancelledError:
+            cancelled += 1
+        # Had the connection gone back with the claim's reply unread, this would get it.
+        assert (await store.counts(T0))["scheduled"] == 5
+    assert cancelled > 0
 
 
 async def test_unreachable_server_raises_store_error() -> None:

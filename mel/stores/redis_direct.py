@@ -1,0 +1,109 @@
+"""Script calls on bare redis-py connections, for the Redis store's hot paths.
+
+redis-py's client wraps each command in its pool, retry and observability layers; measured
+here, that doubles the cost of a round trip (79 µs against 39 µs for an INCR on loopback,
+sync; 142 µs against 94 µs async). Every claim, finish and single write is one script call,
+so the store sends them straight down a connection of its own, still redis-py's (with its
+hiredis parser, TLS, unix sockets and idle-connection health checks), and keeps the client
+for everything else.
+
+A connection that fails or is interrupted mid-call disconnects itself and reconnects on its
+next use; the failed call is not re-sent, because scripts are not idempotent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import deque
+from typing import Any
+
+import redis.asyncio.connection as async_connection
+import redis.connection as sync_connection
+from redis.exceptions import ResponseError
+
+
+def _split(kwargs: dict[str, Any], default: type) -> tuple[type, dict[str, Any]]:
+    kwargs = dict(kwargs)
+    # parse_url names the class for unix:// and rediss:// URLs.
+    return kwargs.pop("connection_class", default), kwargs
+
+
+class SyncConnections:
+    """Blocking script calls, from any thread, on a free-list of connections."""
+
+    def __init__(self, kwargs: dict[str, Any]) -> None:
+        self._class, self._kwargs = _split(kwargs, sync_connection.Connection)
+        self._free: deque[Any] = deque()
+        self._all: list[Any] = []
+        self._lock = threading.Lock()
+
+    def call(self, *args: bytes | str | int) -> Any:
+        """Send one command and return its reply; a Redis error reply is raised."""
+        try:
+            conn = self._free.pop()  # deque.pop is atomic: no lock on the hot path
+        except IndexError:
+            conn = self._class(**self._kwargs)
+            with self._lock:
+                self._all.append(conn)
+        try:
+            conn.send_command(*args)
+            return conn.read_response()
+        except ResponseError:
+            raise  # the reply was read whole: the connection stays usable
+        except BaseException:
+            # An interrupted call may leave a reply behind for the next caller.
+            conn.disconnect()
+            raise
+        finally:
+            self._free.append(conn)
+
+    def close(self) -> None:
+        """Disconnect every connection; later calls connect again."""
+        with self._lock:
+            conns, self._all = self._all, []
+            self._free.clear()
+        for conn in conns:
+            conn.disconnect()
+
+
+class AsyncConnections:
+    """Script calls on one event loop, on at most ``size`` connections."""
+
+    def __init__(self, kwargs: dict[str, Any], size: int) -> None:
+        self._class, self._kwargs = _split(kwargs, async_connection.Connection)
+        self._free: deque[Any] = deque()
+        self._all: list[Any] = []
+        self._slots = asyncio.Semaphore(size)
+
+    async def call(self, *args: bytes | str | int) -> Any:
+        """Send one command and return its reply; a Redis error reply is raised."""
+        async with self._slots:
+            try:
+                conn = self._free.pop()
+            except IndexError:
+                conn = self._class(**self._kwargs)
+                self._all.append(conn)
+            try:
+                await conn.send_command(*args)
+                return await conn.read_response()
+            except ResponseError:
+                raise  # the reply was read whole: the connection stays usable
+            except BaseException:
+                # A cancelled call may leave a reply behind for the next caller.
+                await conn.disconnect(nowait=True)
+                raise
+            finally:
+                self._free.append(conn)
+
+    @property
+    def connections(self) -> list[Any]:
+        """Every connection made so far, in use or free."""
+        return list(self._all)
+
+    async def close(self) -> None:
+        """Disconnect every connection; later calls connect again."""
+        conns, self._all = self._all, []
+        self._free.clear()
+        for conn in conns:
+            await conn.disconnect(nowait=True)
