@@ -144,36 +144,36 @@ return 1
 --- @script write
 -- ARGV: origin, ntasks, then per task (id, queue, due, data, force), then per progress
 -- record (id, json, expires or ''). Returns 1/0 per task.
+-- A task's data is stored exactly while it is scheduled or running, so for an unforced
+-- task HSETNX is both the existence check and the write (the first of a batch wins).
 local origin, n = ARGV[1], tonumber(ARGV[2])
-local results, chosen, order, stored = {}, {}, {}, {}
+local results, zadd, queue_of_id, replaced, written = {}, {}, {}, {}, {}
 local earliest, earliest_s
 for i = 0, n - 1 do
   local at = 3 + i * 5
-  local id = ARGV[at]
-  local present = chosen[id] ~= nil
-  if not present then
-    if stored[id] == nil then stored[id] = exists(id) end
-    present = stored[id]
-  end
-  if present and ARGV[at + 4] ~= '1' then
-    results[#results + 1] = 0
+  local id, due = ARGV[at], ARGV[at + 2]
+  local ok, overwrites = true, written[id]
+  if ARGV[at + 4] ~= '1' then
+    ok = redis.call('HSETNX', bucket(id), id, ARGV[at + 3]) == 1
   else
-    -- Later duplicates in the batch only matter when forced: keep the last one stored.
-    if chosen[id] == nil then order[#order + 1] = id end
-    chosen[id] = at
-    results[#results + 1] = 1
-    local due = tonumber(ARGV[at + 2])
-    if earliest == nil or due < earliest then earliest, earliest_s = due, ARGV[at + 2] end
+    if not overwrites and exists(id) then
+      replaced[#replaced + 1] = id
+      overwrites = true
+    end
+    redis.call('HSET', bucket(id), id, ARGV[at + 3])
   end
-end
-local replaced, zadd, queues, plain = {}, {}, {}, {}
-for _, id in ipairs(order) do
-  local at = chosen[id]
-  local queue = ARGV[at + 1]
-  if stored[id] then replaced[#replaced + 1] = id end
-  redis.call('HSET', bucket(id), id, ARGV[at + 3])
-  if queue ~= 'default' then push(queues, id, queue) elseif stored[id] then push(plain, id) end
-  push(zadd, ARGV[at + 2], id)
+  if ok then
+    results[#results + 1] = 1
+    -- The last copy written decides queue and due; a default queue need only be written
+    -- over an earlier copy's.
+    if ARGV[at + 1] ~= 'default' or overwrites then queue_of_id[id] = ARGV[at + 1] end
+    written[id] = true
+    push(zadd, due, id)
+    local d = tonumber(due)
+    if earliest == nil or d < earliest then earliest, earliest_s = d, due end
+  else
+    results[#results + 1] = 0
+  end
 end
 if #replaced > 0 then
   -- force: the replacement starts unleased, with zero attempts and no token, so the
@@ -182,9 +182,13 @@ if #replaced > 0 then
   for _, key in ipairs({K_ATTEMPTS, K_LDUE, K_OWNER, K_TOKEN}) do
     chunked('HDEL', key, replaced)
   end
-  chunked('HDEL', K_QUEUE, plain)
 end
 chunked('ZADD', K_DUE, zadd)
+local queues, plain = {}, {}
+for id, queue in pairs(queue_of_id) do
+  if queue == 'default' then push(plain, id) else push(queues, id, queue) end
+end
+chunked('HDEL', K_QUEUE, plain)
 chunked('HSET', K_QUEUE, queues)
 for at = 3 + n * 5, #ARGV, 3 do
   local id, expires = ARGV[at], ARGV[at + 2]

@@ -63,6 +63,19 @@ async def test_duplicates_inside_one_batch(store: Store) -> None:
     assert b is not None and b.data == "3"
 
 
+async def test_forced_copies_decide_queue_and_due(store: Store) -> None:
+    await put(store, task("old", T0 - 5, queue="mail"))
+    (running,) = await store.claim("w", "t1", T0, None, LEASE)
+    result = await put(store, task("a", T0 + 1, queue="mail"), task("a", T0 + 2, force=True),
+                       task("b", T0 + 3), task("b", T0 + 4, queue="sms", force=True),
+                       task("old", T0 + 5, force=True))
+    assert result == [True] * 5
+    got = {t.id: (t.queue, t.due_ms, t.lease_until_ms) for t in await store.list_tasks()}
+    assert got == {"a": ("default", T0 + 2, None), "b": ("sms", T0 + 4, None),
+                   "old": ("default", T0 + 5, None)}
+    assert await store.finish([Delete("old", "t1")], T0) == [False]  # the replaced copy's
+
+
 async def test_claim_due_in_order_with_limit(store: Store) -> None:
     await put(store, task("late", T0 - 10), task("early", T0 - 1000), task("future", T0 + 1),
               task("now", T0))
