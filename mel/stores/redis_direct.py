@@ -18,9 +18,19 @@ import threading
 from collections import deque
 from typing import Any
 
+import hiredis
 import redis.asyncio.connection as async_connection
 import redis.connection as sync_connection
-from redis.exceptions import ResponseError
+from redis.exceptions import DataError, ResponseError
+
+
+def _pack(args: tuple[bytes | str | int, ...]) -> bytes:
+    # hiredis packs in C; redis-py's async connection packs in Python, which cost a
+    # third of a worker's time on 10,000-task finishes.
+    try:
+        return hiredis.pack_command(args)  # type: ignore[arg-type,no-any-return]
+    except TypeError as exc:
+        raise DataError(str(exc)) from exc
 
 
 def _split(kwargs: dict[str, Any], default: type) -> tuple[type, dict[str, Any]]:
@@ -47,7 +57,7 @@ class SyncConnections:
             with self._lock:
                 self._all.append(conn)
         try:
-            conn.send_command(*args)
+            conn.send_packed_command([_pack(args)])
             return conn.read_response()
         except ResponseError:
             raise  # the reply was read whole: the connection stays usable
@@ -85,7 +95,7 @@ class AsyncConnections:
                 conn = self._class(**self._kwargs)
                 self._all.append(conn)
             try:
-                await conn.send_command(*args)
+                await conn.send_packed_command([_pack(args)])
                 return await conn.read_response()
             except ResponseError:
                 raise  # the reply was read whole: the connection stays usable
