@@ -216,35 +216,33 @@ class RedisStore(Store):
         """One script call stores every task and progress record of the batch."""
         if not batch.tasks and not batch.progress:
             return []
-        if _single(batch):
-            task = batch.tasks[0]
-            stored = await self._script("write1", self._origin, _key(task.id), task.queue,
-                                        task.due_ms, task.data)
-            return self._written(batch, [stored])
-        return self._written(batch, await self._script("write", *self._write_args(batch)))
+        name, args = self._write_call(batch)
+        return self._written(batch, await self._script(name, *args))
 
     def write_sync(self, batch: WriteBatch, now_ms: int) -> list[bool]:
         """Blocking twin of :meth:`write`, on a sync client: one round trip, no loop hop."""
         if not batch.tasks and not batch.progress:
             return []
-        if _single(batch):
-            task = batch.tasks[0]
-            stored = self._script_sync("write1", self._origin, _key(task.id), task.queue,
-                                       task.due_ms, task.data)
-            return self._written(batch, [stored])
-        return self._written(batch, self._script_sync("write", *self._write_args(batch)))
+        name, args = self._write_call(batch)
+        return self._written(batch, self._script_sync(name, *args))
 
-    def _write_args(self, batch: WriteBatch) -> list[bytes | str | int]:
+    def _write_call(self, batch: WriteBatch) -> tuple[str, list[bytes | str | int]]:
+        """The script and arguments that store ``batch``: the lean ``write1`` for one new
+        task and nothing else (every ``run_now``), else the general ``write``."""
+        if len(batch.tasks) == 1 and not batch.progress and not batch.tasks[0].force:
+            task = batch.tasks[0]
+            return "write1", [self._origin, _key(task.id), task.queue, task.due_ms, task.data]
         args: list[bytes | str | int] = [self._origin, len(batch.tasks)]
         for t in batch.tasks:
             args += (_key(t.id), t.queue, t.due_ms, t.data, int(t.force))
         for p in batch.progress:
             record = {"description": p.description, "value": p.value, "expires_ms": p.expires_ms}
             args += (p.id, _dumps(record), "" if p.expires_ms is None else p.expires_ms)
-        return args
+        return "write", args
 
-    def _written(self, batch: WriteBatch, results: list[Any]) -> list[bool]:
-        stored = [bool(r) for r in results]
+    def _written(self, batch: WriteBatch, reply: list[Any] | int) -> list[bool]:
+        # write answers 1/0 per task, write1 a single 1/0.
+        stored = [bool(r) for r in reply] if isinstance(reply, list) else [bool(reply)]
         due = [t.due_ms for t, ok in zip(batch.tasks, stored, strict=True) if ok]
         if due:
             self._notify_local(min(due))
@@ -561,11 +559,6 @@ def _abandon(state: _LoopState, *, closed: bool) -> None:
             # A TLS transport wraps the socket transport.
             transport = getattr(getattr(transport, "_ssl_protocol", None), "_transport", None)
         conn._writer = conn._reader = None
-
-
-def _single(batch: WriteBatch) -> bool:
-    """Whether ``batch`` is one new task and nothing else: the lean script's case."""
-    return len(batch.tasks) == 1 and not batch.progress and not batch.tasks[0].force
 
 
 def _queue_args(queues: Sequence[str] | None) -> list[str | int]:
