@@ -63,6 +63,16 @@ async def test_duplicates_inside_one_batch(store: Store) -> None:
     assert b is not None and b.data == "3"
 
 
+async def test_unforced_batch_keeps_first_copies(store: Store) -> None:
+    await put(store, task("old", T0 - 5, queue="mail"))
+    result = await put(store, task("a", T0 + 1, queue="mail"), task("a", T0 + 2, queue="sms"),
+                       task("old", T0 + 3), task("c", T0 + 4, queue="sms"), task("d", T0 + 5))
+    assert result == [True, False, False, True, True]
+    got = {t.id: (t.queue, t.due_ms) for t in await store.list_tasks()}
+    assert got == {"a": ("mail", T0 + 1), "old": ("mail", T0 - 5), "c": ("sms", T0 + 4),
+                   "d": ("default", T0 + 5)}
+
+
 async def test_forced_copies_decide_queue_and_due(store: Store) -> None:
     await put(store, task("old", T0 - 5, queue="mail"))
     (running,) = await store.claim("w", "t1", T0, None, LEASE)

@@ -107,7 +107,7 @@ async def test_big_claim_and_finish_are_one_call_each(store: RedisStore) -> None
                 if i % 2 else Reschedule(c.id, "tok", T0 + i, 1, DATA)
                 for i, c in enumerate(claimed)]
     assert all(await store.finish(outcomes, T0))
-    assert calls == [store_script_sha(n) for n in ("write", "claim", "finish")]
+    assert calls == [store_script_sha(n) for n in ("write_new", "claim", "finish")]
     counts = await store.counts(T0)
     assert counts == {"scheduled": 0, "running": 0, "retrying": 5_000, "failed": 5_000}
 
