@@ -26,6 +26,20 @@ SELECT * FROM unnest(%b::text[], %b::text[], %b::bigint[], %b::text[])
 ON CONFLICT (id) DO NOTHING
 RETURNING id
 
+-- name: insert_notify
+-- insert, then one NOTIFY of the earliest due time stored (none when nothing was): one
+-- statement, so a run_now costs one round trip in autocommit. The cross join makes the
+-- statement read `woke`, which PostgreSQL would otherwise never evaluate.
+WITH new AS (
+    INSERT INTO {tasks} (id, queue, due_ms, data)
+    SELECT * FROM unnest(%b::text[], %b::text[], %b::bigint[], %b::text[])
+    ON CONFLICT (id) DO NOTHING
+    RETURNING id, due_ms
+), woke AS (
+    SELECT pg_notify(%s, min(due_ms)::text) FROM new HAVING count(*) > 0
+)
+SELECT new.id FROM new, (SELECT count(*) AS n FROM woke) AS w WHERE w.n >= 0
+
 -- name: upsert
 -- A forced write replaces the task and drops its lease and token (fencing out a running
 -- copy). xmax = 0 tells a new row from a replaced one.

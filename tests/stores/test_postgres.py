@@ -244,6 +244,22 @@ async def test_notify_wakes_a_watcher_of_another_store_object(make_store: MakeSt
     assert median < 50
 
 
+async def test_plain_writes_notify_once_with_the_earliest_stored(make_store: MakeStore) -> None:
+    store = await make_store()
+    await store.write(batch(task("taken", T0 - 50)), T0)
+    async with await psycopg.AsyncConnection.connect(POSTGRES_DSN, autocommit=True) as conn:
+        await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(store._channel)))
+        # One statement inserts and notifies: the taken id's earlier time is not announced.
+        assert await store.write(batch(task("taken", T0 - 50), task("b", T0 + 7),
+                                       task("c", T0 + 3), task("c", T0 + 1)), T0) == [
+            False, True, True, False]
+        assert await store.write(batch(task("b", T0)), T0) == [False]  # nothing stored
+        payloads = [n.payload async for n in conn.notifies(timeout=0.5)]
+    assert payloads == [str(T0 + 3)]
+    got = {t.id: t.due_ms for t in await store.list_tasks()}
+    assert got == {"taken": T0 - 50, "b": T0 + 7, "c": T0 + 3}
+
+
 async def test_finish_and_requeue_notify(make_store: MakeStore) -> None:
     listener = await make_store()
     writer = await make_store(listener._namespace, migrate=False)
