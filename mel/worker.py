@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from mel import callbacks, clock, config, outcome, registry, scheduling
+from mel import callbacks, clock, collector, config, outcome, registry, scheduling
 from mel.errors import SchemaError
 from mel.finisher import Finisher
 from mel.job import BaseJob
@@ -94,7 +94,14 @@ class Worker:
     # -- life cycle -----------------------------------------------------------------
 
     async def run(self) -> None:
-        """Run until :meth:`stop`; running tasks finish (or are handed back) before return."""
+        """Run until :meth:`stop`; running tasks finish (or are handed back) before return.
+
+        While it runs, the garbage collector's first threshold is at least
+        :data:`mel.collector.GEN0` (see :mod:`mel.collector`)."""
+        with collector.tuned():
+            await self._run()
+
+    async def _run(self) -> None:
         watcher: Watcher | None = None
         try:
             await scheduling.ready(self.store)
