@@ -3,6 +3,7 @@ from the first to the last of the due jobs finishing, per backlog size."""
 
 from __future__ import annotations
 
+import statistics
 import time
 from typing import Any
 
@@ -14,6 +15,10 @@ from bench.workloads import Params, na, val
 def key(backlog: int) -> str:
     return f"W4 run due jobs, backlog {backlog:,} (ms)"
 
+
+#: runs of the due jobs per backlog (the median is reported): one run of ~250 ms moved by
+#: ±20% on this shared machine
+REPEATS = 3
 
 SLOW = "W4 slowdown, largest backlog measured vs none (%)"
 
@@ -40,21 +45,30 @@ def run(engine: Engine, p: Params) -> dict[str, Any]:
             load_rate = backlog / load_s
             load_note = None  # load time is in the log only
             print(f"# {engine.name}: backlog {backlog:,} loaded in {load_s:.1f} s", flush=True)
-        engine.load("incr", p.due)
-        proc = engine.start_worker(p.log)
-        try:
-            common.wait_until(lambda: common.counter() >= 1, 60, 0.002)
-            t1 = time.perf_counter()
-            ok = common.wait_until(lambda: common.counter() >= p.due, p.timeout, 0.002)
-            t2 = time.perf_counter()
-            done = common.counter()
-        finally:
-            stop_worker(proc)
-        if done < 1:
+        times: list[float] = []
+        note = load_note
+        for _ in range(REPEATS):
+            common.reset_aux()
+            engine.load("incr", p.due)
+            proc = engine.start_worker(p.log)
+            try:
+                common.wait_until(lambda: common.counter() >= 1, 60, 0.002)
+                t1 = time.perf_counter()
+                ok = common.wait_until(lambda: common.counter() >= p.due, p.timeout, 0.002)
+                t2 = time.perf_counter()
+                done = common.counter()
+            finally:
+                stop_worker(proc)
+            if done < 1:
+                break
+            times.append((t2 - t1) * 1000)
+            if not ok:
+                note = f"timed out: {done} of {p.due} done"
+                break
+        if not times:
             out[key(backlog)] = na("no job ran")
             continue
-        note = load_note if ok else f"timed out: {done} of {p.due} done"
-        out[key(backlog)] = val((t2 - t1) * 1000, note)
+        out[key(backlog)] = val(statistics.median(times), note)
     first, last = out.get(key(p.backlogs[0])), None
     for b in reversed(p.backlogs):
         if "value" in out.get(key(b), {}):
