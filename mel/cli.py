@@ -16,7 +16,7 @@ from datetime import timedelta
 import click
 
 import mel
-from mel import config, scheduling
+from mel import config, runner, scheduling
 from mel.errors import MelError
 from mel.worker import current_task
 
@@ -78,9 +78,12 @@ def main() -> None:
 @click.option("--lease", envvar="MEL_LEASE", type=float, help="Lease of a claim, in seconds.")
 @click.option("--queues", envvar="MEL_QUEUES", help="Comma-separated queues (default: all).")
 @click.option("--log-level", envvar="MEL_LOG_LEVEL", default="info", show_default=True)
+@click.option("--loop", envvar="MEL_LOOP", type=click.Choice(runner.LOOPS), default="auto",
+              show_default=True, help="Event loop; auto: uvloop when installed.")
 def worker(
     app: str, store: str | None, worker_id: str | None, batch_size: int | None,
     poll_interval: float | None, lease: float | None, queues: str | None, log_level: str,
+    loop: str,
 ) -> None:
     """Import APP (a module defining the jobs) and run a worker until a signal stops it.
 
@@ -95,7 +98,7 @@ def worker(
                      "poll_interval": poll_interval, "lease": lease}
         mel.configure(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
         queue_list = [q.strip() for q in queues.split(",") if q.strip()] if queues else None
-        mel.start(queues=queue_list)
+        mel.start(queues=queue_list, loop=loop)
     except (MelError, ValueError, TypeError) as exc:
         raise click.ClickException(str(exc)) from exc
 

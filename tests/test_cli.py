@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -74,3 +75,49 @@ def test_migrate_creates_a_postgres_schema_idempotently() -> None:
     finally:
         with psycopg.connect("postgresql://127.0.0.1:5432/test", autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA IF EXISTS "{ns}" CASCADE')
+
+
+_LOOP_APP = '''
+import asyncio, os, signal
+import mel
+
+class LoopProbe(mel.Job, name="cli.LoopProbe"):
+    async def run(self) -> None:
+        with open(os.environ["PROBE_OUT"], "w") as out:
+            out.write(type(asyncio.get_running_loop()).__module__)
+        os.kill(os.getpid(), signal.SIGTERM)  # the worker finishes this task, then exits
+'''
+
+
+@pytest.mark.parametrize(("choice", "module"), [("auto", "uvloop"), ("uvloop", "uvloop"),
+                                                ("asyncio", "asyncio.unix_events")])
+def test_worker_runs_on_the_loop_chosen(tmp_path: Path, choice: str, module: str) -> None:
+    (tmp_path / "app.py").write_text(_LOOP_APP)
+    url = f"sqlite:///{tmp_path / 'loop.db'}"
+    enqueue = (f"import mel, app; mel.configure(store={url!r}); app.LoopProbe().run_now()")
+    subprocess.run([sys.executable, "-c", enqueue], cwd=tmp_path, check=True, timeout=60)
+    out = tmp_path / "loop.txt"
+    result = subprocess.run([MEL, "worker", "app", "--store", url, "--loop", choice],
+                            capture_output=True, text=True, timeout=60, cwd=tmp_path,
+                            env={**os.environ, "PROBE_OUT": str(out)})
+    assert result.returncode == 0, result.stderr
+    assert out.read_text() == module
+
+
+def test_unknown_loop_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text("")
+    result = mel("worker", "app", "--store", "memory://", "--loop", "trio", cwd=tmp_path)
+    assert result.returncode != 0 and "'trio' is not one of" in result.stderr
+
+
+def test_without_uvloop_auto_falls_back_and_uvloop_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from mel import runner
+    from mel.errors import ConfigurationError
+
+    monkeypatch.setitem(sys.modules, "uvloop", None)  # makes `import uvloop` fail
+    assert runner._loop_factory("auto") is None
+    assert runner._loop_factory("asyncio") is None
+    with pytest.raises(ConfigurationError, match=r"pip install 'mel-jobs\[uvloop\]'"):
+        runner._loop_factory("uvloop")
