@@ -42,10 +42,14 @@ def ensure(engine: str) -> Path:
 
 def versions(engine: str) -> str:
     """``name==version`` of the engine's packages in its interpreter."""
-    specs = ENGINES[engine][2] or ("mel-jobs",)
+    # mel's worker runs on uvloop when it is installed (`mel worker --loop auto`).
+    specs = ENGINES[engine][2] or ("mel-jobs", "redis", "psycopg", "uvloop")
     names = [re.split(r"[\[<>=!~]", s)[0] for s in specs]
     code = ("import importlib.metadata as m, sys\n"
-            "print(' '.join(f'{n}=={m.version(n)}' for n in sys.argv[1:]))")
+            "def v(n):\n"
+            "    try: return f'{n}=={m.version(n)}'\n"
+            "    except m.PackageNotFoundError: return f'{n} (not installed)'\n"
+            "print(' '.join(v(n) for n in sys.argv[1:]))")
     done = subprocess.run([str(python_for(engine)), "-c", code, *names],
                           capture_output=True, text=True, check=False)
     return done.stdout.strip() or "?"
