@@ -186,3 +186,23 @@ def test_sync_api_works_inside_a_running_loop(memory: Store) -> None:
         return Record(label="from-loop").run_now()
 
     assert asyncio.run(inside()) is not None
+
+
+def test_default_ids_are_uuid7_in_time_order(memory: Store) -> None:
+    import time
+    import uuid
+
+    from mel.scheduling import new_id
+
+    stored_id = Record(label="a").run_now()
+    assert stored_id is not None and uuid.UUID(stored_id).version == 7
+    first = [new_id() for _ in range(1000)]
+    time.sleep(0.002)
+    later = new_id()
+    assert len(set(first)) == 1000
+    for value in (*first, later):
+        parsed = uuid.UUID(value)
+        assert parsed.hex == value and parsed.version == 7 and parsed.variant == uuid.RFC_4122
+    # The first 48 bits are the time in ms: ids of later tasks sort after earlier ones.
+    assert max(first) < later
+    assert abs(int(later[:12], 16) - time.time() * 1000) < 5_000
