@@ -214,25 +214,22 @@ class PostgresStore(Store):
         return pool
 
     @contextlib.asynccontextmanager
-    async def _tx(self) -> AsyncIterator[psycopg.AsyncCursor[TupleRow]]:
-        """A cursor inside one transaction, after the schema check."""
+    async def _cursor(self, *, transaction: bool
+                      ) -> AsyncIterator[psycopg.AsyncCursor[TupleRow]]:
+        """A cursor after the schema check: inside one transaction block, or for a single
+        statement, which commits by itself (the pool's connections are in autocommit)."""
         with self._errors():
             await self._ready()
             pool = await self._pool()
-            async with pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
-                yield cur
-
-    @contextlib.asynccontextmanager
-    async def _one(self) -> AsyncIterator[psycopg.AsyncCursor[TupleRow]]:
-        """A cursor for one statement, which commits by itself (autocommit)."""
-        with self._errors():
-            await self._ready()
-            pool = await self._pool()
-            async with pool.connection() as conn, conn.cursor() as cur:
+            async with (
+                pool.connection() as conn,
+                conn.transaction() if transaction else contextlib.nullcontext(),
+                conn.cursor() as cur,
+            ):
                 yield cur
 
     async def _fetch(self, key: str, params: Sequence[Any] | dict[str, Any]) -> _Rows:
-        async with self._one() as cur:
+        async with self._cursor(transaction=False) as cur:
             await cur.execute(self._q[key], params)
             return await cur.fetchall()
 
@@ -368,7 +365,7 @@ class PostgresStore(Store):
         """Apply the batch in one transaction (unnest arrays: 100,000 tasks in ~a second)."""
         if not batch.tasks and not batch.progress:
             return []
-        async with self._one() if _one_statement(batch) else self._tx() as cur:
+        async with self._cursor(transaction=not _one_statement(batch)) as cur:
             results, earliest = await _run_async(cur, self._write_steps(batch))
         if earliest is not None:
             self._notify_local(earliest)
@@ -438,7 +435,7 @@ class PostgresStore(Store):
         # Only deletes, or only failures, of distinct tasks (most batches): one statement
         # that wakes nobody, atomic by itself, so no transaction block and its round trips.
         single = unique and len(kinds) == 1 and kinds <= {Delete, Fail}
-        async with self._one() if single else self._tx() as cur:
+        async with self._cursor(transaction=not single) as cur:
             chosen = list(range(len(outcomes)))
             if not unique:
                 # Same id twice: only the first outcome holding the current token applies
@@ -471,7 +468,7 @@ class PostgresStore(Store):
 
     async def release_worker(self, worker_id: str) -> int:
         """Free every lease held by ``worker_id``."""
-        async with self._one() as cur:
+        async with self._cursor(transaction=False) as cur:
             await cur.execute(self._q["release_worker"], (worker_id,))
             return cur.rowcount
 
@@ -521,7 +518,7 @@ class PostgresStore(Store):
         """Move a failed record back to the schedule, in one transaction."""
         params = {"id": task_id, "now": now_ms, "due": due_ms, "data": data}
         moved = False
-        async with self._tx() as cur:
+        async with self._cursor(transaction=True) as cur:
             await cur.execute(self._q["requeue"], params)
             if not await cur.fetchall():
                 # Nothing moved, or a task with this id was written since the check: roll
@@ -535,7 +532,7 @@ class PostgresStore(Store):
 
     async def purge_failed(self, now_ms: int) -> int:
         """Drop expired failed records and progress."""
-        async with self._tx() as cur:
+        async with self._cursor(transaction=True) as cur:
             await cur.execute(self._q["purge_failed"], (now_ms,))
             purged = cur.rowcount
             await cur.execute(self._q["purge_progress"], (now_ms,))
@@ -551,7 +548,7 @@ class PostgresStore(Store):
 
     async def truncate(self) -> None:
         """Empty this namespace's tables."""
-        async with self._one() as cur:
+        async with self._cursor(transaction=False) as cur:
             await cur.execute(self._q["truncate"])
 
     # -- wake-ups -------------------------------------------------------------------------
