@@ -50,7 +50,8 @@ class BaseJob:
         # The dataclass __init__ as generated: the worker builds jobs from data the codec
         # has already checked, so it skips the second validation.
         cls.__mel_build__ = cls.__init__
-        cls.__init__ = _validating(cls.__init__)  # type: ignore[method-assign]
+        if cls.__mel_codec__.field_names:  # with no parameters there is nothing to check
+            cls.__init__ = _validating(cls.__init__)  # type: ignore[method-assign]
         if abstract:
             return
         if cls.run is BaseJob.run:

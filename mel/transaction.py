@@ -26,7 +26,8 @@ class Transaction:
         self.connection = connection
         self.batch = WriteBatch()
         self.results: list[bool] | None = None
-        self._jobs: list[tuple[BaseJob, NewTask]] = []
+        # Only the jobs with an after_enqueue callback, by their task's index in the batch.
+        self._hooked: list[tuple[int, BaseJob, NewTask]] = []
         self._open = True
 
     def _check(self) -> None:
@@ -38,8 +39,10 @@ class Transaction:
         self._check()
         if self.store is None:
             return False
-        self.batch.tasks.append(task)
-        self._jobs.append((job, task))
+        tasks = self.batch.tasks
+        if "after_enqueue" in job.__mel_hooks__:
+            self._hooked.append((len(tasks), job, task))
+        tasks.append(task)
         return True
 
     def add_progress(self, record: ProgressRecord) -> None:
@@ -51,7 +54,7 @@ class Transaction:
     def _end(self, results: list[bool] | None) -> None:
         self._open = False
         self.results = results
-        scheduling.finish_batch(self._jobs, results)
+        scheduling.finish_batch(self._hooked, results)
 
     async def _write(self) -> list[bool]:
         assert self.store is not None

@@ -206,3 +206,45 @@ def test_default_ids_are_uuid7_in_time_order(memory: Store) -> None:
     # The first 48 bits are the time in ms: ids of later tasks sort after earlier ones.
     assert max(first) < later
     assert abs(int(later[:12], 16) - time.time() * 1000) < 5_000
+
+
+def test_task_json_is_the_compact_encoding_of_its_fields() -> None:
+    from mel import schedule
+    from mel.task import TaskData
+
+    def plain(data: TaskData) -> str:
+        out: dict[str, object] = {"j": data.job, "p": data.params}
+        if data.retries is not None:
+            out["r"] = list(data.retries)
+        if data.schedule is not None:
+            out["s"] = data.schedule.to_json()
+            out["o"] = data.occurrence_ms
+        return json.dumps(out, separators=(",", ":"), ensure_ascii=False)
+
+    sched, first = schedule.every(60_000, now_ms=1_800_000_000_000, start_ms=None,
+                                  until_ms=None, until_delta_ms=None)
+    cases = [
+        TaskData("a.B", {}),
+        TaskData("a.B", {"x": 1, "s": 'quote " and é', "l": [1.5, None, True]}, (0, 2000)),
+        TaskData("naïve \"job\"", {"d": {"k": "v"}}, ()),
+        TaskData("a.B", {}, None, sched, first),
+    ]
+    # More job names and retry policies than the fragment caches keep.
+    cases += [TaskData(f"job{i}", {"i": i}, (i,)) for i in range(1500)]
+    for data in cases * 2:  # the second time from the caches
+        text = data.dumps()
+        assert text == plain(data)
+        assert loads(text) == data
+
+
+def test_after_enqueue_in_a_transaction_gets_its_own_task_outcome(memory: Store) -> None:
+    Record(label="first").run_now(id="taken")
+    with mel.transaction() as tx:
+        Record(label="plain").run_now(id="p1", tx=tx)  # no callbacks
+        Callbacks(label="dup").run_now(id="taken", tx=tx)
+        Record(label="plain").run_now(id="taken", tx=tx)
+        Callbacks(label="new").run_now(id="fresh", tx=tx)
+    assert tx.results == [True, False, False, True]
+    assert [e for e in events if e[0] == "after_enqueue"] == [
+        ("after_enqueue", "dup", False), ("after_enqueue", "new", True),
+    ]

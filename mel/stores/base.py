@@ -31,14 +31,16 @@ import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
 TaskState = Literal["scheduled", "running", "retrying", "failed"]
 
 
-@dataclass(frozen=True, slots=True)
-class NewTask:
-    """A task to store: written by ``run_*`` and transactions."""
+class NewTask(NamedTuple):
+    """A task to store: written by ``run_*`` and transactions.
+
+    A named tuple rather than a frozen dataclass: it is built once per scheduled task, and
+    builds in a third of the time."""
 
     id: str
     queue: str

@@ -594,8 +594,9 @@ def _key(task_id: str) -> bytes:
             raw = bytes.fromhex(task_id)
         except ValueError:
             return task_id.encode()
-        # fromhex also takes upper case and spaces; only the canonical form round-trips.
-        if raw.hex() == task_id:
+        # fromhex also takes upper case and spaces: 16 bytes from 32 characters rule out
+        # spaces, and islower/isdigit (cheaper than hex() round trip) rule out upper case.
+        if len(raw) == 16 and (task_id.islower() or task_id.isdigit()):
             return b"\xff" + raw
     return task_id.encode()
 

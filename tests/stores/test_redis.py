@@ -153,6 +153,24 @@ async def test_every_key_carries_the_namespace_hash_tag(store: RedisStore) -> No
         await neighbour.close()
 
 
+async def test_data_buckets_as_documented(store: RedisStore) -> None:
+    """docs/redis-layout.md: a packed id's data lives in the bucket of its last three hex
+    digits, any other id's in that of its SHA-1's first three, whichever script wrote it."""
+    fresh, forced, plain = uuid.uuid4().hex, uuid.uuid4().hex, "report:2024-06"
+    await store.write(WriteBatch([NewTask(fresh, "default", T0, DATA),
+                                  NewTask(plain, "default", T0, DATA)]), T0)  # write_new
+    await store.write(WriteBatch([NewTask(forced, "default", T0, DATA, True)]), T0)  # write
+    ns, c = f"{{{store.namespace}}}:", client(store)
+    for task_id in (fresh, forced):
+        packed = b"\xff" + bytes.fromhex(task_id)
+        assert await c.hget(ns + "d:" + task_id[-3:], packed) == DATA.encode()
+    sha_bucket = "d:" + hashlib.sha1(plain.encode()).hexdigest()[:3]
+    assert await c.hget(ns + sha_bucket, plain) == DATA.encode()
+    claimed = await store.claim("w", "t", T0, None, LEASE)
+    assert sorted(x.id for x in claimed) == sorted((fresh, forced, plain))
+    assert {x.data for x in claimed} == {DATA}
+
+
 async def test_bytes_per_task(tmp_path: Path) -> None:
     s = RedisStore(REDIS_URL, namespace=f"melmem{SESSION_TAG}")
     await s.open()
@@ -258,7 +276,7 @@ async def test_enqueue_as_another_language_would(store: RedisStore) -> None:
         watcher.event.clear()
         async with c.pipeline(transaction=True) as tx:
             key = b"\xff" + bytes.fromhex(direct_id)
-            tx.hset(ns + "d:" + hashlib.sha1(key).hexdigest()[:3], key, DATA)
+            tx.hset(ns + "d:" + direct_id[-3:], key, DATA)  # a packed id's bucket
             tx.hset(ns + "queue", key, "mail")
             tx.zadd(ns + "due", {key: T0})
             tx.publish(ns + "wake", str(T0))
