@@ -242,6 +242,9 @@ class RedisStore(Store):
         """The script and arguments that store ``batch``: the lean ``write_new`` unless a
         task is forced or the batch has progress records, else the general ``write``."""
         tasks = batch.tasks
+        if len(tasks) == 1 and not batch.progress and not tasks[0].force:  # every run_now
+            t = tasks[0]
+            return "write_new", [self._origin, t.due_ms, _key(t.id), t.queue, t.due_ms, t.data]
         if not batch.progress and not any(t.force for t in tasks):
             args: list[bytes | str | int] = [self._origin, min(t.due_ms for t in tasks)]
             for t in tasks:
