@@ -26,8 +26,9 @@ local PAGE = 1000
 -- Data lives in 4096 small hashes rather than one big one: a hash of up to
 -- hash-max-listpack-entries fields is stored as one compact listpack, which saves the ~70
 -- bytes of dict overhead a big hash pays per field. A packed id (0xFF and 16 bytes) picks
--- its bucket by its last 12 bits, random in Mel's ids (a third cheaper than SHA-1); any
--- other id by the first 12 bits of its SHA-1. write_new repeats this function.
+-- its bucket by its last 12 bits, which are random in Mel's ids, and so saves a SHA-1 per
+-- task written, claimed or finished; any other id by the first 12 bits of its SHA-1.
+-- write_new repeats this function.
 local function bucket(id)
   if #id == 17 and string.byte(id) == 255 then
     return string.format('%sd:%03x', P, string.byte(id, 16) % 16 * 256 + string.byte(id, 17))

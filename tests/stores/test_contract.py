@@ -232,6 +232,9 @@ async def test_claim_next_says_when_to_claim_again(store: Store) -> None:
     late = await store.claim_next("w", "t5", T0 + 800, None, 50)
     assert {c.id for c in late.tasks} == {"c", "n"} and late.next_due_ms == T0 + 850
     assert (await store.claim_next("w", "t6", T0 + 800, 0, LEASE)).tasks == []
+    # A lapsed lease claimed again counts from its new lease end, not its old one.
+    again = await store.claim_next("w2", "t7", T0 + 900, 10, 1_000, ["default"])
+    assert {c.id for c in again.tasks} == {"c"} and again.next_due_ms == T0 + 1_900
 
 
 async def test_list_tasks(store: Store) -> None:
