@@ -21,7 +21,6 @@ from mel.schedule import Schedule, from_json
 DEFAULT_BACKOFFS: tuple[int, ...] = (2000, 4000, 8000, 16000)
 
 
-
 def _make_encode() -> Callable[[Any], str]:
     """Compact JSON, as ``JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode``.
 
@@ -43,8 +42,14 @@ _encode = _make_encode()
 
 Retries = int | Sequence[float | timedelta] | None
 
-# retries=N as backoffs, precomputed for the common small N (retries=0 is Mel's benchmark).
-_DOUBLING = tuple(tuple(2000 * 2**i for i in range(n)) for n in range(16))
+
+def _doubling(retries: int) -> tuple[int, ...]:
+    """``retries=N`` as backoffs: 2 s, doubling each time."""
+    return tuple(2000 * 2**i for i in range(retries))
+
+
+# Precomputed for the common small N (retries=0 is Mel's benchmark).
+_DOUBLING = tuple(_doubling(n) for n in range(16))
 
 
 def normalize_retries(retries: Retries) -> tuple[int, ...] | None:
@@ -58,7 +63,7 @@ def normalize_retries(retries: Retries) -> tuple[int, ...] | None:
     if isinstance(retries, int):
         if retries < 0:
             raise ValueError(f"retries must not be negative, got {retries}")
-        return tuple(2000 * 2**i for i in range(retries))
+        return _doubling(retries)
     if isinstance(retries, str | bytes) or not isinstance(retries, Sequence):
         raise TypeError(f"retries must be an int, a sequence of backoffs or None, got {retries!r}")
     backoffs: list[int] = []

@@ -335,14 +335,14 @@ class PostgresStore(Store):
                 runs[-1].append(task)
             else:
                 runs.append([task])
-        fresh: set[str] = set()
-        stored: list[int] = []
         if _one_statement(batch):
             # Plain inserts, nothing else (every run_now): the NOTIFY rides along.
             rows = yield self._q["insert_notify"], [*_task_columns(runs[0]), self._channel]
             written = {row[0] for row in rows}
             return [t.id in written and i == first[t.id] for i, t in enumerate(batch.tasks)], (
                 min((t.due_ms for t in runs[0] if t.id in written), default=None))
+        fresh: set[str] = set()
+        stored: list[int] = []
         for run in runs:
             rows = yield self._q["upsert" if run[0].force else "insert"], _task_columns(run)
             written = {row[0] for row in rows}
