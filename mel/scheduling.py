@@ -124,7 +124,9 @@ def build(
         when.schedule,
         when.due_ms if when.schedule is not None else None,
     )
-    return NewTask(id or new_id(), queue, when.due_ms, data, force)
+    if id is None:
+        return NewTask(new_id(), queue, when.due_ms, data, force, True)
+    return NewTask(id, queue, when.due_ms, data, force)
 
 
 def new_id() -> str:

@@ -1,7 +1,8 @@
 """RedisStore: tasks in Redis, for workers spread across machines.
 
 Every operation is one Lua script call (claims, writes and finishes of any size included),
-so each is atomic and costs one round trip. The key layout is documented in
+so each is atomic and costs one round trip; writes of fresh tasks only (ids Mel just
+generated) are one MULTI/EXEC of plain commands instead. The key layout is documented in
 ``docs/redis-layout.md`` so programs in other languages can enqueue; the scripts live in
 ``redis_scripts.lua`` next to this module.
 """
@@ -47,9 +48,14 @@ from mel.stores.base import (
     Watcher,
     WriteBatch,
 )
-from mel.stores.redis_direct import AsyncConnections, SyncConnections
+from mel.stores.redis_direct import AsyncConnections, SyncConnections, pack
 
 log = logging.getLogger(__name__)
+
+#: Values per ZADD or HSET of a fresh write (score/member or field/value pairs: even).
+_CHUNK = 20_000
+
+_MULTI, _EXEC = pack(("MULTI",)), pack(("EXEC",))
 
 #: Far below any due time: wakes every watcher (used when notifications may have been lost).
 _WAKE_ALL = -(2**62)
@@ -180,6 +186,18 @@ class RedisStore(Store):
         except (RedisError, OSError) as exc:
             raise _store_error(exc) from exc
 
+    async def _pipeline(self, packed: bytes, count: int) -> list[Any]:
+        try:
+            return await self._state().direct.pipeline(packed, count)
+        except (RedisError, OSError) as exc:
+            raise _store_error(exc) from exc
+
+    def _pipeline_sync(self, packed: bytes, count: int) -> list[Any]:
+        try:
+            return self._sync.pipeline(packed, count)
+        except (RedisError, OSError) as exc:
+            raise _store_error(exc) from exc
+
     def _script_sync(self, name: str, *args: bytes | str | int) -> Any:
         """Blocking twin of :meth:`_script`, for Mel's sync API: no event-loop hop."""
         script = _SCRIPTS[name]
@@ -225,9 +243,13 @@ class RedisStore(Store):
     # -- writes -------------------------------------------------------------------------
 
     async def write(self, batch: WriteBatch, now_ms: int) -> list[bool]:
-        """One script call stores every task and progress record of the batch."""
+        """One round trip stores every task and progress record of the batch: a
+        MULTI/EXEC when every id is fresh, else one script call."""
         if not batch.tasks and not batch.progress:
             return []
+        fresh = self._fresh_commands(batch)
+        if fresh is not None:
+            return self._fresh_written(batch, await self._pipeline(*fresh))
         name, args = self._write_call(batch)
         return self._written(batch, await self._script(name, *args))
 
@@ -235,8 +257,74 @@ class RedisStore(Store):
         """Blocking twin of :meth:`write`, on a sync client: one round trip, no loop hop."""
         if not batch.tasks and not batch.progress:
             return []
+        fresh = self._fresh_commands(batch)
+        if fresh is not None:
+            return self._fresh_written(batch, self._pipeline_sync(*fresh))
         name, args = self._write_call(batch)
         return self._written(batch, self._script_sync(name, *args))
+
+    def _fresh_commands(self, batch: WriteBatch) -> tuple[bytes, int] | None:
+        """A batch of fresh tasks only (ids Mel just generated, no progress records) as
+        plain commands in one MULTI/EXEC, packed, with their count; None for any other.
+
+        No id can be taken, so no existence check is needed, and plain commands cost
+        Redis far less than the script: 5 against 14 µs for one task, 0.13 against 0.5 s
+        for 100,000 (whose data lands in 4,096 HSETs, one per bucket)."""
+        tasks = batch.tasks
+        if batch.progress:
+            return None
+        p = self._prefix
+        if len(tasks) == 1:  # every run_now: no grouping
+            t = tasks[0]
+            if not t.fresh:
+                return None
+            key = _key(t.id)
+            packed = (_MULTI + pack(("HSET", p + "d:" + _bucket(t.id, key), key, t.data))
+                      + pack(("ZADD", p + "due", t.due_ms, key)))
+            count = 5
+            if t.queue != "default":
+                packed += pack(("HSET", p + "queue", key, t.queue))
+                count = 6
+            return packed + pack(("PUBLISH", self._channel, f"{t.due_ms} {self._origin}")
+                                 ) + _EXEC, count
+        if not all(t.fresh for t in tasks):
+            return None
+        by_bucket: dict[str, list[bytes | str | int]] = {}
+        due: list[bytes | str | int] = []
+        queues: list[bytes | str | int] = []
+        for t in tasks:
+            key = _key(t.id)
+            name = p + "d:" + _bucket(t.id, key)
+            fields = by_bucket.get(name)
+            if fields is None:
+                fields = by_bucket[name] = ["HSET", name]
+            fields += (key, t.data)
+            due += (t.due_ms, key)
+            if t.queue != "default":
+                queues += (key, t.queue)
+        commands = [tuple(c) for c in by_bucket.values()]
+        # Bounded commands, so no single one needs a huge argument vector on the server.
+        for i in range(0, len(due), _CHUNK):
+            commands.append(("ZADD", p + "due", *due[i:i + _CHUNK]))
+        for i in range(0, len(queues), _CHUNK):
+            commands.append(("HSET", p + "queue", *queues[i:i + _CHUNK]))
+        earliest = min(t.due_ms for t in tasks)
+        commands.append(("PUBLISH", self._channel, f"{earliest} {self._origin}"))
+        return (_MULTI + b"".join([pack(c) for c in commands]) + _EXEC, len(commands) + 2)
+
+    def _fresh_written(self, batch: WriteBatch, replies: list[Any]) -> list[bool]:
+        # MULTI's OK and a QUEUED per command come first. A command Redis refused to queue
+        # makes EXEC an error (nothing was applied); one that failed as it ran (a key of
+        # the wrong type, say) is an error inside EXEC's array.
+        executed = replies[-1]
+        if not isinstance(executed, list):
+            raise _write_error(executed)
+        for reply in executed:
+            if isinstance(reply, Exception):
+                raise _write_error(reply)
+        tasks = batch.tasks
+        self._notify_local(tasks[0].due_ms if len(tasks) == 1 else min(t.due_ms for t in tasks))
+        return [True] * len(tasks)
 
     def _write_call(self, batch: WriteBatch) -> tuple[str, list[bytes | str | int]]:
         """The script and arguments that store ``batch``: the lean ``write_new`` unless a
@@ -583,6 +671,13 @@ def _abandon(state: _LoopState, *, closed: bool) -> None:
         conn._writer = conn._reader = None
 
 
+def _write_error(reply: object) -> StoreError:
+    if isinstance(reply, Exception):
+        return StoreError(f"redis: a write of new tasks failed: {type(reply).__name__}: "
+                          f"{reply}")
+    return StoreError(f"redis: a write of new tasks failed: EXEC answered {reply!r}")
+
+
 def _queue_args(queues: Sequence[str] | None) -> list[str | int]:
     # '' means no filter; 0 followed by nothing is a filter that matches no queue.
     return [""] if queues is None else [len(queues), *queues]
@@ -602,6 +697,14 @@ def _key(task_id: str) -> bytes:
         if len(raw) == 16 and (task_id.islower() or task_id.isdigit()):
             return b"\xff" + raw
     return task_id.encode()
+
+
+def _bucket(task_id: str, key: bytes) -> str:
+    """The three hex digits naming the data hash of a task (docs/redis-layout.md): a
+    packed id's own last three, any other id's SHA-1's first three."""
+    if key[:1] == b"\xff":
+        return task_id[-3:]
+    return hashlib.sha1(key).hexdigest()[:3]
 
 
 def _id(raw: bytes) -> str:

@@ -9,6 +9,9 @@ for everything else.
 
 A connection that fails or is interrupted mid-call disconnects itself and reconnects on its
 next use; the failed call is not re-sent, because scripts are not idempotent.
+
+``pipeline`` sends several packed commands in one write and reads every reply, error
+replies included (returned, not raised), so the connection stays in step with the server.
 """
 
 from __future__ import annotations
@@ -16,9 +19,11 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import deque
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import hiredis
+import redis._parsers.hiredis as hiredis_parser
 import redis.asyncio.connection as async_connection
 import redis.connection as sync_connection
 from redis.exceptions import DataError, ResponseError
@@ -31,6 +36,29 @@ def _pack(args: tuple[bytes | str | int, ...]) -> bytes:
         return hiredis.pack_command(args)  # type: ignore[arg-type,no-any-return]
     except TypeError as exc:
         raise DataError(str(exc)) from exc
+
+
+def pack(args: tuple[bytes | str | int, ...]) -> bytes:
+    """One command in the Redis protocol. Join several into one buffer for ``pipeline``:
+    sent as one write, not one TCP segment each (which halved a MULTI/EXEC's rate)."""
+    return _pack(args)
+
+
+# redis-py's hiredis parsers answer this for an incomplete reply; without it (another
+# redis-py), every reply goes through read_response.
+_NOT_ENOUGH_DATA = getattr(hiredis_parser, "NOT_ENOUGH_DATA", None)
+
+
+def _buffered(conn: Any) -> Any:
+    """The next reply if the connection has it buffered whole, else ``_NOT_ENOUGH_DATA``.
+
+    A pipeline's replies arrive together; taking them straight from the hiredis reader
+    skips redis-py's per-reply layers (about 2 µs each, a third of a MULTI/EXEC's Python).
+    """
+    reader = getattr(conn._parser, "_reader", None)
+    if reader is None or _NOT_ENOUGH_DATA is None:
+        return _NOT_ENOUGH_DATA
+    return reader.gets()
 
 
 def _split(kwargs: dict[str, Any], default: type) -> tuple[type, dict[str, Any]]:
@@ -48,14 +76,18 @@ class SyncConnections:
         self._all: list[Any] = []
         self._lock = threading.Lock()
 
-    def call(self, *args: bytes | str | int) -> Any:
-        """Send one command and return its reply; a Redis error reply is raised."""
+    def _take(self) -> Any:
         try:
-            conn = self._free.pop()  # deque.pop is atomic: no lock on the hot path
+            return self._free.pop()  # deque.pop is atomic: no lock on the hot path
         except IndexError:
             conn = self._class(**self._kwargs)
             with self._lock:
                 self._all.append(conn)
+            return conn
+
+    def call(self, *args: bytes | str | int) -> Any:
+        """Send one command and return its reply; a Redis error reply is raised."""
+        conn = self._take()
         try:
             conn.send_packed_command([_pack(args)])
             return conn.read_response()
@@ -63,6 +95,24 @@ class SyncConnections:
             raise  # the reply was read whole: the connection stays usable
         except BaseException:
             # An interrupted call may leave a reply behind for the next caller.
+            conn.disconnect()
+            raise
+        finally:
+            self._free.append(conn)
+
+    def pipeline(self, packed: bytes, count: int) -> list[Any]:
+        """Send ``count`` packed commands in one write; every reply in order, error
+        replies as ``ResponseError`` objects."""
+        conn = self._take()
+        try:
+            conn.send_packed_command([packed])
+            replies = [_reply(conn.read_response)]
+            while len(replies) < count:
+                reply = _buffered(conn)
+                replies.append(_reply(conn.read_response) if reply is _NOT_ENOUGH_DATA
+                               else reply)
+            return replies
+        except BaseException:
             conn.disconnect()
             raise
         finally:
@@ -77,6 +127,20 @@ class SyncConnections:
             conn.disconnect()
 
 
+def _reply(read: Callable[[], Any]) -> Any:
+    try:
+        return read()
+    except ResponseError as exc:
+        return exc
+
+
+async def _areply(read: Callable[[], Awaitable[Any]]) -> Any:
+    try:
+        return await read()
+    except ResponseError as exc:
+        return exc
+
+
 class AsyncConnections:
     """Script calls on one event loop, on at most ``size`` connections."""
 
@@ -86,14 +150,18 @@ class AsyncConnections:
         self._all: list[Any] = []
         self._slots = asyncio.Semaphore(size)
 
+    def _take(self) -> Any:
+        try:
+            return self._free.pop()
+        except IndexError:
+            conn = self._class(**self._kwargs)
+            self._all.append(conn)
+            return conn
+
     async def call(self, *args: bytes | str | int) -> Any:
         """Send one command and return its reply; a Redis error reply is raised."""
         async with self._slots:
-            try:
-                conn = self._free.pop()
-            except IndexError:
-                conn = self._class(**self._kwargs)
-                self._all.append(conn)
+            conn = self._take()
             try:
                 await conn.send_packed_command([_pack(args)])
                 return await conn.read_response()
@@ -101,6 +169,25 @@ class AsyncConnections:
                 raise  # the reply was read whole: the connection stays usable
             except BaseException:
                 # A cancelled call may leave a reply behind for the next caller.
+                await conn.disconnect(nowait=True)
+                raise
+            finally:
+                self._free.append(conn)
+
+    async def pipeline(self, packed: bytes, count: int) -> list[Any]:
+        """Send ``count`` packed commands in one write; every reply in order, error
+        replies as ``ResponseError`` objects."""
+        async with self._slots:
+            conn = self._take()
+            try:
+                await conn.send_packed_command([packed])
+                replies = [await _areply(conn.read_response)]
+                while len(replies) < count:
+                    reply = _buffered(conn)
+                    replies.append(await _areply(conn.read_response)
+                                   if reply is _NOT_ENOUGH_DATA else reply)
+                return replies
+            except BaseException:
                 await conn.disconnect(nowait=True)
                 raise
             finally:

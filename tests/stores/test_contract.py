@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from mel.scheduling import new_id
 from mel.stores.base import (
     Delete,
     Fail,
@@ -304,6 +305,38 @@ async def test_batch_with_tasks_and_progress(store: Store) -> None:
     assert await store.write(batch, T0) == [True, True]
     assert len(await store.list_tasks()) == 2
     assert len(await store.get_progress(["p"], T0)) == 1
+
+
+def fresh(due: int = T0, queue: str = "default", data: str = "{}") -> NewTask:
+    """A task as run_* builds it when no id is given: a new id, marked fresh."""
+    return NewTask(new_id(), queue, due, data, fresh=True)
+
+
+async def test_fresh_tasks_are_stored_like_any_other(store: Store) -> None:
+    # Fresh ids cannot be taken, so a store may skip its existence check (Redis writes
+    # them with plain commands): alone, in big batches, and beside named or forced tasks.
+    one = fresh(T0 - 1, "mail", '{"v":-1}')
+    assert await put(store, one) == [True]
+    many = [fresh(T0 + n, "sms" if n % 3 else "default", f'{{"v":{n}}}') for n in range(25_000)]
+    assert all(await store.write(WriteBatch(many), T0))
+    mixed = [fresh(T0 + 30_000), task("named", T0 + 30_001),
+             NewTask(new_id(), "default", T0 + 30_002, "{}", force=True, fresh=True)]
+    assert await put(store, *mixed) == [True, True, True]
+    with_progress = WriteBatch([fresh(T0 + 30_003)], [ProgressRecord("p", "d", 7, None)])
+    assert await store.write(with_progress, T0) == [True]
+    expected = {t.id: (t.queue, t.due_ms, t.data)
+                for t in (one, *many, *mixed, *with_progress.tasks)}
+    listed = await store.list_tasks()
+    assert {t.id: (t.queue, t.due_ms, t.data) for t in listed} == expected
+    assert [t.id for t in listed] == sorted(expected, key=lambda i: expected[i][1])
+    assert await store.next_due_ms() == T0 - 1
+    assert await store.next_due_ms(["sms"]) == T0 + 1
+    assert (await store.get_progress(["p"], T0))[0].value == 7
+    claimed = await store.claim("w", "t", T0 + 2, None, LEASE, ["mail", "sms"])
+    assert [(c.id, c.data) for c in claimed] == [(one.id, one.data), (many[1].id, '{"v":1}'),
+                                                 (many[2].id, '{"v":2}')]
+    assert all(await store.finish([Delete(c.id, "t") for c in claimed], T0))
+    assert (await store.counts(T0 + 10**9))["scheduled"] == len(expected) - 3
 
 
 async def test_truncate(store: Store) -> None:

@@ -19,6 +19,7 @@ from redis.asyncio.connection import SSLConnection
 from redis.crc import key_slot
 
 from mel.errors import StoreError
+from mel.scheduling import new_id
 from mel.stores.base import (
     Delete,
     Fail,
@@ -156,19 +157,88 @@ async def test_every_key_carries_the_namespace_hash_tag(store: RedisStore) -> No
 async def test_data_buckets_as_documented(store: RedisStore) -> None:
     """docs/redis-layout.md: a packed id's data lives in the bucket of its last three hex
     digits, any other id's in that of its SHA-1's first three, whichever script wrote it."""
-    fresh, forced, plain = uuid.uuid4().hex, uuid.uuid4().hex, "report:2024-06"
-    await store.write(WriteBatch([NewTask(fresh, "default", T0, DATA),
+    hexed, forced, plain = uuid.uuid4().hex, uuid.uuid4().hex, "report:2024-06"
+    await store.write(WriteBatch([NewTask(hexed, "default", T0, DATA),
                                   NewTask(plain, "default", T0, DATA)]), T0)  # write_new
     await store.write(WriteBatch([NewTask(forced, "default", T0, DATA, True)]), T0)  # write
+    # MULTI/EXEC, alone and in a batch
+    fresh = [new_id() for _ in range(3)]
+    await store.write(WriteBatch([NewTask(fresh[0], "default", T0, DATA, fresh=True)]), T0)
+    await store.write(WriteBatch([NewTask(i, "default", T0, DATA, fresh=True)
+                                  for i in fresh[1:]]), T0)
     ns, c = f"{{{store.namespace}}}:", client(store)
-    for task_id in (fresh, forced):
+    for task_id in (hexed, forced, *fresh):
         packed = b"\xff" + bytes.fromhex(task_id)
         assert await c.hget(ns + "d:" + task_id[-3:], packed) == DATA.encode()
     sha_bucket = "d:" + hashlib.sha1(plain.encode()).hexdigest()[:3]
     assert await c.hget(ns + sha_bucket, plain) == DATA.encode()
     claimed = await store.claim("w", "t", T0, None, LEASE)
-    assert sorted(x.id for x in claimed) == sorted((fresh, forced, plain))
+    assert sorted(x.id for x in claimed) == sorted((hexed, forced, plain, *fresh))
     assert {x.data for x in claimed} == {DATA}
+
+
+async def test_fresh_writes_are_one_multi_exec_without_scripts(store: RedisStore) -> None:
+    direct = store._state().direct
+    scripts, pipelines = count_scripts(store), []
+    original = direct.pipeline
+
+    async def spy(packed: bytes, count: int) -> Any:
+        pipelines.append((packed[:15], count))
+        return await original(packed, count)
+
+    direct.pipeline = spy  # type: ignore[method-assign]
+    one = NewTask(new_id(), "mail", T0, DATA, fresh=True)
+    batch = [NewTask(new_id(), "mail" if i % 2 else "default", T0 + i, DATA, fresh=True)
+             for i in range(30_000)]  # more than one ZADD and one queue HSET of 10,000 each
+    assert await store.write(WriteBatch([one]), T0) == [True]
+    assert all(await store.write(WriteBatch(batch), T0))
+    assert scripts == []
+    assert [p[0] for p in pipelines] == [b"*1\r\n$5\r\nMULTI\r\n"] * 2
+    assert pipelines[0][1] == 6  # MULTI, data, due, queue, wake-up, EXEC
+    # MULTI, an HSET per data bucket, 3 ZADDs and 2 queue HSETs of 10,000, PUBLISH, EXEC
+    assert pipelines[1][1] == 1 + len({t.id[-3:] for t in batch}) + 3 + 2 + 1 + 1
+    counts = await store.counts(T0 + 10**9)
+    assert counts["scheduled"] == 30_001
+    claimed = await store.claim("w", "t", T0 + 10**9, None, LEASE, ["mail"])
+    assert sorted(c.id for c in claimed) == sorted(
+        [one.id, *(t.id for t in batch if t.queue == "mail")])
+
+
+@pytest.mark.parametrize("sync", [False, True])
+async def test_failed_fresh_write_raises_and_the_connection_stays_usable(
+        store: RedisStore, sync: bool) -> None:
+    due_key = f"{{{store.namespace}}}:due"
+    await client(store).set(due_key, "not a sorted set")
+    batch = WriteBatch([NewTask(new_id(), "default", T0, DATA, fresh=True)])
+
+    async def write() -> list[bool]:
+        if sync:
+            return await asyncio.to_thread(store.write_sync, batch, T0)
+        return await store.write(batch, T0)
+
+    with pytest.raises(StoreError, match="WRONGTYPE"):
+        await write()
+    await client(store).delete(due_key)
+    assert await write() == [True]  # every reply of the failed call was read
+    (claimed,) = await store.claim("w", "t", T0, None, LEASE)
+    assert claimed.id == batch.tasks[0].id
+
+
+async def test_fresh_writes_wake_other_stores(store: RedisStore, other: RedisStore) -> None:
+    watcher = await other.watch()
+    try:
+        for i, sync in enumerate((False, True, False)):
+            watcher.event.clear()
+            watcher.wake_ms = T0 + i + 1  # only the batch's earliest task wakes it
+            tasks_ = [NewTask(new_id(), "default", T0 + i + k, DATA, fresh=True)
+                      for k in reversed(range(1 + 10 * i))]
+            if sync:
+                await asyncio.to_thread(store.write_sync, WriteBatch(tasks_), T0)
+            else:
+                await store.write(WriteBatch(tasks_), T0)
+            await asyncio.wait_for(watcher.event.wait(), 2)
+    finally:
+        await watcher.close()
 
 
 async def test_bytes_per_task(tmp_path: Path) -> None:
