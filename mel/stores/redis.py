@@ -292,16 +292,21 @@ class RedisStore(Store):
         by_bucket: dict[str, list[bytes | str | int]] = {}
         due: list[bytes | str | int] = []
         queues: list[bytes | str | int] = []
-        for t in tasks:
-            key = _key(t.id)
-            name = p + "d:" + _bucket(t.id, key)
-            fields = by_bucket.get(name)
+        for t in tasks:  # 0.4 µs a task: half of a 100,000-task commit's Python
+            task_id = t.id
+            key = _key(task_id)
+            # Mel's ids are packed: their bucket is their own last three digits.
+            bucket = task_id[-3:] if key[:1] == b"\xff" else _bucket(task_id, key)
+            fields = by_bucket.get(bucket)
             if fields is None:
-                fields = by_bucket[name] = ["HSET", name]
-            fields += (key, t.data)
-            due += (t.due_ms, key)
+                fields = by_bucket[bucket] = ["HSET", p + "d:" + bucket]
+            fields.append(key)
+            fields.append(t.data)
+            due.append(t.due_ms)
+            due.append(key)
             if t.queue != "default":
-                queues += (key, t.queue)
+                queues.append(key)
+                queues.append(t.queue)
         commands = [tuple(c) for c in by_bucket.values()]
         # Bounded commands, so no single one needs a huge argument vector on the server.
         for i in range(0, len(due), _CHUNK):
