@@ -12,6 +12,7 @@ import json
 import os
 import platform
 import shlex
+import statistics
 import subprocess
 import sys
 import time
@@ -23,6 +24,24 @@ from bench.engines import BACKENDS
 
 ALL = ("W1", "W2", "W3", "W4", "W5", "W6", "W7")
 W7_SET = ("W1", "W2", "W3", "W4")
+#: Rounds per engine of a workload whose runs take seconds: engines take turns, in
+#: alternating order, and each figure is the median of its rounds (W1's ratio moved by
+#: ±15% between two paired runs minutes apart on this shared machine).
+ROUNDS = {"W1": 3}
+
+
+def median_cell(cells: list[dict[str, Any]]) -> dict[str, Any]:
+    """One figure from several rounds: the median of those that measured something."""
+    values = [float(c["value"]) for c in cells if "value" in c]
+    if not values:
+        return cells[0]
+    cell: dict[str, Any] = {"value": statistics.median(values)}
+    if len(values) > 1:
+        cell["rounds"] = values
+    note = next((c["note"] for c in cells if c.get("note")), None)
+    if note:
+        cell["note"] = note
+    return cell
 
 
 def calibrate(n: int) -> dict[str, float]:
@@ -178,21 +197,31 @@ def main() -> int:
         runs.append(("redis", redis_work))
     if other_work:
         runs += [("sqlite", other_work), ("postgres", other_work)]
+    timeout = 1500 if not args.quick else 600
     for backend, work in runs:
-        for engine in BACKENDS[backend]:
-            if only and engine not in only:
-                continue
-            mine = [w for w in work if w != "W5" or engine == "mel"]
-            log = logs / f"{engine}-{backend}.log"
-            log.unlink(missing_ok=True)
-            try:
-                metrics = run_driver(engine, backend, mine, params, log,
-                                     timeout=1500 if not args.quick else 600)
-            except (subprocess.CalledProcessError, OSError) as exc:
-                metrics = {"install": {"na": f"cannot install: {exc}"}}
-            results.setdefault(backend, {})[engine] = metrics
-            if engine not in versions:
-                versions[engine] = venvs.versions(engine)
+        engines = [e for e in BACKENDS[backend] if not only or e in only]
+        for engine in engines:
+            (logs / f"{engine}-{backend}.log").unlink(missing_ok=True)
+        cells: dict[str, dict[str, list[dict[str, Any]]]] = {}
+        # Workload by workload, every engine in turn: two engines' figures of one workload
+        # are minutes apart, not a whole engine's run (40 min in the last full run by
+        # engine, while the host's speed drifted by half).
+        for workload in work:
+            takers = [e for e in engines if workload != "W5" or e == "mel"]
+            for round_ in range(ROUNDS.get(workload, 1)):
+                for engine in takers if round_ % 2 == 0 else takers[::-1]:
+                    log = logs / f"{engine}-{backend}.log"
+                    try:
+                        metrics = run_driver(engine, backend, [workload], params, log, timeout)
+                    except (subprocess.CalledProcessError, OSError) as exc:
+                        metrics = {"install": {"na": f"cannot install: {exc}"}}
+                    for key, cell in metrics.items():
+                        cells.setdefault(engine, {}).setdefault(key, []).append(cell)
+                    if engine not in versions:
+                        versions[engine] = venvs.versions(engine)
+        for engine, by_metric in cells.items():
+            results.setdefault(backend, {})[engine] = {
+                key: median_cell(runs_) for key, runs_ in by_metric.items()}
 
     elapsed = time.perf_counter() - started
     saved.write_text(json.dumps({"results": results, "versions": versions, "calib": calib,
@@ -228,7 +257,8 @@ def write(path: Path, text: str, notes: list[str], checks: list[str], calib: lis
         f"- Python {m['python']}, Redis {m['redis']}, PostgreSQL {m['postgres']}",
         f"- command: `{command}` (from the repository root, in `.venv`), "
         f"took {elapsed / 60:.1f} min",
-        f"- parameters: `{json.dumps(params)}`",
+        f"- parameters: `{json.dumps(params)}`; engines run workload by workload, in turn; "
+        f"W1 is the median of {ROUNDS['W1']} rounds, engines in alternating order",
         "- packages: " + "; ".join(f"{e}: {v}" for e, v in versions.items()),
         "", "## Calibration", "", *[f"- {c}" for c in calib],
         "", "## Results", "",
