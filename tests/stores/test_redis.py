@@ -422,6 +422,52 @@ async def test_cancelled_script_call_leaves_no_reply_behind(store: RedisStore) -
     assert cancelled > 0
 
 
+async def test_pipelines_read_every_reply_in_order(store: RedisStore) -> None:
+    """Nil and error replies included, buffered or not, so the connection stays in step."""
+    from mel.stores.redis_direct import pack
+
+    key = f"{{{store.namespace}}}:pipe"
+    commands = [("SET", key, "v"), ("HGET", key + ":h", "missing"), ("HGET", key, "f"),
+                ("GET", key), ("INCR", key + ":n")]
+    packed = b"".join(pack(c) for c in commands)
+    expected = [b"OK", None, "WRONGTYPE", b"v", 1]
+
+    def check(replies: list[Any]) -> None:
+        assert len(replies) == len(expected)
+        for got, want in zip(replies, expected, strict=True):
+            if want == "WRONGTYPE":
+                assert isinstance(got, redis.ResponseError) and "WRONGTYPE" in str(got)
+            else:
+                assert got == want
+
+    check(await store._state().direct.pipeline(packed, len(commands)))
+    expected[-1] = 2
+    check(await asyncio.to_thread(store._sync.pipeline, packed, len(commands)))
+    # A reply far bigger than one socket read comes in pieces: buffered ones, then reads.
+    big = "x" * 300_000
+    replies = await store._state().direct.pipeline(
+        pack(("SET", key, big)) + pack(("GET", key)) * 3 + pack(("GET", key + ":none")), 5)
+    assert replies == [b"OK", big.encode(), big.encode(), big.encode(), None]
+    assert await store._state().direct.call("GET", key + ":none") is None
+
+
+async def test_cancelled_fresh_write_leaves_no_reply_behind(store: RedisStore) -> None:
+    cancelled = 0
+    for spins in range(1, 40):
+        batch = WriteBatch([NewTask(new_id(), "default", T0, DATA, fresh=True)])
+        pending = asyncio.create_task(store.write(batch, T0))
+        for _ in range(spins % 4 + 1):
+            await asyncio.sleep(0)
+        pending.cancel()
+        try:
+            await pending
+        except asyncio.CancelledError:
+            cancelled += 1
+        # Had the connection gone back with replies unread, this would read them.
+        assert (await store._state().direct.call("PING")) == b"PONG"
+    assert cancelled > 0
+
+
 async def test_unreachable_server_raises_store_error() -> None:
     s = RedisStore("redis://127.0.0.1:1/15")
     with pytest.raises(StoreError) as info:
