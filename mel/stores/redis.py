@@ -328,7 +328,10 @@ class RedisStore(Store):
             if isinstance(reply, Exception):
                 raise _write_error(reply)
         tasks = batch.tasks
-        self._notify_local(tasks[0].due_ms if len(tasks) == 1 else min(t.due_ms for t in tasks))
+        if len(tasks) == 1:  # every run_now
+            self._notify_local(tasks[0].due_ms)
+            return [True]
+        self._notify_local(min(t.due_ms for t in tasks))
         return [True] * len(tasks)
 
     def _write_call(self, batch: WriteBatch) -> tuple[str, list[bytes | str | int]]:

@@ -29,7 +29,9 @@ import redis.connection as sync_connection
 from redis.exceptions import DataError, ResponseError
 
 
-def _pack(args: tuple[bytes | str | int, ...]) -> bytes:
+def pack(args: tuple[bytes | str | int, ...]) -> bytes:
+    """One command in the Redis protocol. Join several into one buffer for ``pipeline``:
+    sent as one write, not one TCP segment each (which halved a MULTI/EXEC's rate)."""
     # hiredis packs in C; redis-py's async connection packs in Python, which cost a
     # third of a worker's time on 10,000-task finishes.
     try:
@@ -38,30 +40,27 @@ def _pack(args: tuple[bytes | str | int, ...]) -> bytes:
         raise DataError(str(exc)) from exc
 
 
-def pack(args: tuple[bytes | str | int, ...]) -> bytes:
-    """One command in the Redis protocol. Join several into one buffer for ``pipeline``:
-    sent as one write, not one TCP segment each (which halved a MULTI/EXEC's rate)."""
-    return _pack(args)
+_pack = pack
 
 
 # What redis-py's hiredis parsers answer for an incomplete reply (hiredis's own default is
-# False, which no RESP2 reply can be); without it, every reply goes through read_response.
+# False, which no RESP2 reply can be).
 _NOT_ENOUGH_DATA = getattr(hiredis_parser, "NOT_ENOUGH_DATA", False)
-_MISSING = object()
 
 
-def _buffered(conn: Any) -> Any:
-    """The next reply if the connection holds it whole already, else ``_MISSING``.
+class _NoReader:
+    """Stands in for a parser without a hiredis reader: nothing is ever buffered."""
 
-    A pipeline's replies arrive together; taking them straight from the parser's hiredis
-    reader skips redis-py's per-reply layers (its timeout, error and health-check
-    bookkeeping) for all but the first.
-    """
-    reader = getattr(conn._parser, "_reader", None)
-    if reader is None:
-        return _MISSING
-    reply = reader.gets()
-    return _MISSING if reply is _NOT_ENOUGH_DATA or reply is False else reply
+    @staticmethod
+    def gets() -> bool:
+        return False
+
+
+def _reader(conn: Any) -> Any:
+    """The connection's hiredis reader. A pipeline's replies arrive together; taking all
+    but the first straight from it skips redis-py's per-reply layers (its timeout, error
+    and health-check bookkeeping)."""
+    return getattr(conn._parser, "_reader", None) or _NoReader
 
 
 def _split(kwargs: dict[str, Any], default: type) -> tuple[type, dict[str, Any]]:
@@ -110,9 +109,12 @@ class SyncConnections:
         try:
             conn.send_packed_command([packed])
             replies = [_reply(conn.read_response)]
-            while len(replies) < count:
-                reply = _buffered(conn)
-                replies.append(_reply(conn.read_response) if reply is _MISSING else reply)
+            gets = _reader(conn).gets
+            for _ in range(count - 1):
+                reply = gets()
+                if reply is _NOT_ENOUGH_DATA or reply is False:
+                    reply = _reply(conn.read_response)  # reads the socket
+                replies.append(reply)
             return replies
         except BaseException:
             conn.disconnect()
@@ -184,10 +186,12 @@ class AsyncConnections:
             try:
                 await conn.send_packed_command([packed])
                 replies = [await _areply(conn.read_response)]
-                while len(replies) < count:
-                    reply = _buffered(conn)
-                    replies.append(await _areply(conn.read_response)
-                                   if reply is _MISSING else reply)
+                gets = _reader(conn).gets
+                for _ in range(count - 1):
+                    reply = gets()
+                    if reply is _NOT_ENOUGH_DATA or reply is False:
+                        reply = await _areply(conn.read_response)
+                    replies.append(reply)
                 return replies
             except BaseException:
                 await conn.disconnect(nowait=True)
