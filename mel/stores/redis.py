@@ -278,15 +278,16 @@ class RedisStore(Store):
             t = tasks[0]
             if not t.fresh:
                 return None
-            key = _key(t.id)
-            packed = (_MULTI + pack(("HSET", p + "d:" + _bucket(t.id, key), key, t.data))
-                      + pack(("ZADD", p + "due", t.due_ms, key)))
-            count = 5
+            task_id = t.id
+            # A fresh id is one of Mel's (32 lowercase hex digits): packed, and its bucket
+            # is its own last three digits. No _key/_bucket calls: a tenth of this Python.
+            key = b"\xff" + bytes.fromhex(task_id)
+            parts = [_MULTI, pack(("HSET", p + "d:" + task_id[-3:], key, t.data)),
+                     pack(("ZADD", p + "due", t.due_ms, key))]
             if t.queue != "default":
-                packed += pack(("HSET", p + "queue", key, t.queue))
-                count = 6
-            return packed + pack(("PUBLISH", self._channel, f"{t.due_ms} {self._origin}")
-                                 ) + _EXEC, count
+                parts.append(pack(("HSET", p + "queue", key, t.queue)))
+            parts += (pack(("PUBLISH", self._channel, f"{t.due_ms} {self._origin}")), _EXEC)
+            return b"".join(parts), len(parts)
         if not all(t.fresh for t in tasks):
             return None
         by_bucket: dict[str, list[bytes | str | int]] = {}
