@@ -43,11 +43,18 @@ app.huey.flush()
 
 
 def rates(store: RedisStore, n: int) -> dict[str, float]:
+    def fresh_write() -> tuple[bytes, int]:
+        """The packed commands of a one-task fresh write, as run_now sends them."""
+        task = NewTask(new_id(), "default", clock.now_ms(), DATA, fresh=True)
+        commands = store._fresh_commands(WriteBatch([task]))
+        assert commands is not None
+        return commands
+
     def incr() -> None:
         for _ in range(n):
             store._sync.call("INCR", "{bench}:floor")
 
-    built = []
+    built: list[tuple[bytes, int]] = []
 
     def prebuilt() -> None:
         for packed, count in built:
@@ -55,9 +62,7 @@ def rates(store: RedisStore, n: int) -> dict[str, float]:
 
     def per_call() -> None:
         for _ in range(n):
-            batch = WriteBatch([NewTask(new_id(), "default", clock.now_ms(), DATA, fresh=True)])
-            packed, count = store._fresh_commands(batch) or (b"", 0)
-            store._sync.pipeline(packed, count)
+            store._sync.pipeline(*fresh_write())
 
     def run_now() -> None:
         for _ in range(n):
@@ -70,8 +75,7 @@ def rates(store: RedisStore, n: int) -> dict[str, float]:
     for name, step in steps:
         mel.testing.truncate()
         if step is prebuilt:
-            built[:] = [store._fresh_commands(WriteBatch([NewTask(
-                new_id(), "default", clock.now_ms(), DATA, fresh=True)])) for _ in range(n)]
+            built[:] = [fresh_write() for _ in range(n)]
         t = time.perf_counter()
         step()
         out[name] = n / (time.perf_counter() - t)

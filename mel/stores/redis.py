@@ -273,14 +273,15 @@ class RedisStore(Store):
         tasks = batch.tasks
         if batch.progress:
             return None
+        # A fresh id is one of Mel's (32 lowercase hex digits, NewTask.fresh): its key form
+        # is 0xFF and the bytes it spells, its bucket its own last three digits. Built
+        # here rather than by _key's checks: a tenth of a run_now's write.
         p = self._prefix
         if len(tasks) == 1:  # every run_now: no grouping
             t = tasks[0]
             if not t.fresh:
                 return None
             task_id = t.id
-            # A fresh id is one of Mel's (32 lowercase hex digits): packed, and its bucket
-            # is its own last three digits. No _key/_bucket calls: a tenth of this Python.
             key = b"\xff" + bytes.fromhex(task_id)
             parts = [_MULTI, pack(("HSET", p + "d:" + task_id[-3:], key, t.data)),
                      pack(("ZADD", p + "due", t.due_ms, key))]
@@ -293,11 +294,11 @@ class RedisStore(Store):
         by_bucket: dict[str, list[bytes | str | int]] = {}
         due: list[bytes | str | int] = []
         queues: list[bytes | str | int] = []
-        for t in tasks:  # 0.4 µs a task: half of a 100,000-task commit's Python
+        fromhex = bytes.fromhex
+        for t in tasks:  # half of a 100,000-task commit's Python
             task_id = t.id
-            key = _key(task_id)
-            # Mel's ids are packed: their bucket is their own last three digits.
-            bucket = task_id[-3:] if key[:1] == b"\xff" else _bucket(task_id, key)
+            key = b"\xff" + fromhex(task_id)
+            bucket = task_id[-3:]
             fields = by_bucket.get(bucket)
             if fields is None:
                 fields = by_bucket[bucket] = ["HSET", p + "d:" + bucket]
@@ -706,14 +707,6 @@ def _key(task_id: str) -> bytes:
         if len(raw) == 16 and (task_id.islower() or task_id.isdigit()):
             return b"\xff" + raw
     return task_id.encode()
-
-
-def _bucket(task_id: str, key: bytes) -> str:
-    """The three hex digits naming the data hash of a task (docs/redis-layout.md): a
-    packed id's own last three, any other id's SHA-1's first three."""
-    if key[:1] == b"\xff":
-        return task_id[-3:]
-    return hashlib.sha1(key).hexdigest()[:3]
 
 
 def _id(raw: bytes) -> str:

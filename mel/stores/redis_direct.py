@@ -40,9 +40,6 @@ def pack(args: tuple[bytes | str | int, ...]) -> bytes:
         raise DataError(str(exc)) from exc
 
 
-_pack = pack
-
-
 # What redis-py's hiredis parsers answer for an incomplete reply (hiredis's own default is
 # False, which no RESP2 reply can be).
 _NOT_ENOUGH_DATA = getattr(hiredis_parser, "NOT_ENOUGH_DATA", False)
@@ -91,7 +88,7 @@ class SyncConnections:
         """Send one command and return its reply; a Redis error reply is raised."""
         conn = self._take()
         try:
-            conn.send_packed_command([_pack(args)])
+            conn.send_packed_command([pack(args)])
             return conn.read_response()
         except ResponseError:
             raise  # the reply was read whole: the connection stays usable
@@ -167,7 +164,7 @@ class AsyncConnections:
         async with self._slots:
             conn = self._take()
             try:
-                await conn.send_packed_command([_pack(args)])
+                await conn.send_packed_command([pack(args)])
                 return await conn.read_response()
             except ResponseError:
                 raise  # the reply was read whole: the connection stays usable
