@@ -57,6 +57,15 @@ _CHUNK = 20_000
 
 _MULTI, _EXEC = pack(("MULTI",)), pack(("EXEC",))
 
+#: The first of a bucket's four hex digits, from the id's fourth-last: its low two bits.
+_BUCKET_LEAD = {d: "0123"[int(d, 16) % 4] for d in "0123456789abcdef"}
+
+
+def _fresh_bucket(task_id: str) -> str:
+    """The data bucket of one of Mel's hex ids: its last 14 bits, as four hex digits (the
+    rule of ``bucket`` in redis_scripts.lua)."""
+    return _BUCKET_LEAD[task_id[-4]] + task_id[-3:]
+
 #: Far below any due time: wakes every watcher (used when notifications may have been lost).
 _WAKE_ALL = -(2**62)
 
@@ -268,13 +277,13 @@ class RedisStore(Store):
         plain commands in one MULTI/EXEC, packed, with their count; None for any other.
 
         No id can be taken, so no existence check is needed, and plain commands cost
-        Redis far less than the script: 5 against 14 µs for one task, 0.13 against 0.5 s
-        for 100,000 (whose data lands in 4,096 HSETs, one per bucket)."""
+        Redis far less than the script: 5 against 14 µs for one task; for 100,000 (whose
+        data lands in up to 16,384 HSETs, one per bucket), 0.06 against 0.5 s."""
         tasks = batch.tasks
         if batch.progress:
             return None
         # A fresh id is one of Mel's (32 lowercase hex digits, NewTask.fresh): its key form
-        # is 0xFF and the bytes it spells, its bucket its own last three digits. Built
+        # is 0xFF and the bytes it spells, its bucket its own last 14 bits. Built
         # here rather than by _key's checks: a tenth of a run_now's write.
         p = self._prefix
         if len(tasks) == 1:  # every run_now: no grouping
@@ -283,7 +292,7 @@ class RedisStore(Store):
                 return None
             task_id = t.id
             key = b"\xff" + bytes.fromhex(task_id)
-            parts = [_MULTI, pack(("HSET", p + "d:" + task_id[-3:], key, t.data)),
+            parts = [_MULTI, pack(("HSET", p + "d:" + _fresh_bucket(task_id), key, t.data)),
                      pack(("ZADD", p + "due", t.due_ms, key))]
             if t.queue != "default":
                 parts.append(pack(("HSET", p + "queue", key, t.queue)))
@@ -298,7 +307,7 @@ class RedisStore(Store):
         for t in tasks:  # half of a 100,000-task commit's Python
             task_id = t.id
             key = b"\xff" + fromhex(task_id)
-            bucket = task_id[-3:]
+            bucket = _fresh_bucket(task_id)
             fields = by_bucket.get(bucket)
             if fields is None:
                 fields = by_bucket[bucket] = ["HSET", p + "d:" + bucket]

@@ -23,17 +23,19 @@ local K_PROGRESS, K_PROGRESS_EXP = P .. 'progress', P .. 'progress:exp'
 local K_WAKE = P .. 'wake'
 local PAGE = 1000
 
--- Data lives in 4096 small hashes rather than one big one: a hash of up to
+-- Data lives in 16384 small hashes rather than one big one: a hash of up to
 -- hash-max-listpack-entries fields is stored as one compact listpack, which saves the ~70
--- bytes of dict overhead a big hash pays per field. A packed id (0xFF and 16 bytes) picks
--- its bucket by its last 12 bits, which are random in Mel's ids, and so saves a SHA-1 per
--- task written, claimed or finished; any other id by the first 12 bits of its SHA-1.
+-- bytes of dict overhead a big hash pays per field. But a listpack is searched field by
+-- field, so each stays short: at 4096 buckets, a 1,000,000-task backlog made every claim
+-- and finish scan ~250 fields (their cost 4x). A packed id (0xFF and 16 bytes) picks its
+-- bucket by its last 14 bits, which are random in Mel's ids, and so saves a SHA-1 per task
+-- written, claimed or finished; any other id by its SHA-1's first four hex digits, mod 16384.
 -- write_new repeats this function.
 local function bucket(id)
   if #id == 17 and string.byte(id) == 255 then
-    return string.format('%sd:%03x', P, string.byte(id, 16) % 16 * 256 + string.byte(id, 17))
+    return string.format('%sd:%04x', P, string.byte(id, 16) % 64 * 256 + string.byte(id, 17))
   end
-  return P .. 'd:' .. string.sub(redis.sha1hex(id), 1, 3)
+  return string.format('%sd:%04x', P, tonumber(string.sub(redis.sha1hex(id), 1, 4), 16) % 16384)
 end
 
 -- Run CMD KEY with the items of `list` as arguments, at most PAGE at a time (PAGE is even,
@@ -144,9 +146,9 @@ end
 local P = KEYS[1]
 local function bucket(id)  -- the prelude's
   if #id == 17 and string.byte(id) == 255 then
-    return string.format('%sd:%03x', P, string.byte(id, 16) % 16 * 256 + string.byte(id, 17))
+    return string.format('%sd:%04x', P, string.byte(id, 16) % 64 * 256 + string.byte(id, 17))
   end
-  return P .. 'd:' .. string.sub(redis.sha1hex(id), 1, 3)
+  return string.format('%sd:%04x', P, tonumber(string.sub(redis.sha1hex(id), 1, 4), 16) % 16384)
 end
 local results, zadd, queues = {}, {}, {}
 for at = 3, #ARGV, 4 do

@@ -124,6 +124,14 @@ async def test_huge_write_is_one_call(store: RedisStore) -> None:
     assert (await store.counts(T0))["scheduled"] == 100_000
 
 
+def documented_bucket(task_id: str) -> str:
+    """docs/redis-layout.md: a packed id's last 14 bits, any other id's SHA-1's first four
+    hex digits mod 16384, as four hex digits."""
+    if len(task_id) == 32 and task_id == task_id.lower():
+        return f"d:{int(task_id[-4:], 16) % 16384:04x}"
+    return f"d:{int(hashlib.sha1(task_id.encode()).hexdigest()[:4], 16) % 16384:04x}"
+
+
 async def test_every_key_carries_the_namespace_hash_tag(store: RedisStore) -> None:
     await store.write(WriteBatch([NewTask("plain-id", "mail", T0, "{}"), *tasks(50)],
                                  [ProgressRecord("p", "d", 1, T0 + 10),
@@ -146,8 +154,8 @@ async def test_every_key_carries_the_namespace_hash_tag(store: RedisStore) -> No
         await store.truncate()  # leaves the neighbour's keys alone
         # SCAN may return a key twice (while Redis rehashes): compare the distinct keys.
         left = sorted({k async for k in client(store).scan_iter(match=f"*{store.namespace}*")})
-        bucket = "d:" + hashlib.sha1(b"n").hexdigest()[:3]
-        assert left == sorted(f"{{{neighbour.namespace}}}:{n}".encode() for n in ("due", bucket))
+        assert left == sorted(f"{{{neighbour.namespace}}}:{n}".encode()
+                              for n in ("due", documented_bucket("n")))
         await neighbour.truncate()
         assert [k async for k in client(store).scan_iter(match=f"*{store.namespace}*")] == []
     finally:
@@ -155,8 +163,9 @@ async def test_every_key_carries_the_namespace_hash_tag(store: RedisStore) -> No
 
 
 async def test_data_buckets_as_documented(store: RedisStore) -> None:
-    """docs/redis-layout.md: a packed id's data lives in the bucket of its last three hex
-    digits, any other id's in that of its SHA-1's first three, whichever script wrote it."""
+    """docs/redis-layout.md: a packed id's data lives in the bucket of its last 14 bits, any
+    other id's in that of its SHA-1's first four hex digits (mod 16384), whichever script or
+    MULTI/EXEC wrote it."""
     hexed, forced, plain = uuid.uuid4().hex, uuid.uuid4().hex, "report:2024-06"
     await store.write(WriteBatch([NewTask(hexed, "default", T0, DATA),
                                   NewTask(plain, "default", T0, DATA)]), T0)  # write_new
@@ -169,11 +178,22 @@ async def test_data_buckets_as_documented(store: RedisStore) -> None:
     ns, c = f"{{{store.namespace}}}:", client(store)
     for task_id in (hexed, forced, *fresh):
         packed = b"\xff" + bytes.fromhex(task_id)
-        assert await c.hget(ns + "d:" + task_id[-3:], packed) == DATA.encode()
-    sha_bucket = "d:" + hashlib.sha1(plain.encode()).hexdigest()[:3]
-    assert await c.hget(ns + sha_bucket, plain) == DATA.encode()
+        assert await c.hget(ns + documented_bucket(task_id), packed) == DATA.encode()
+    assert await c.hget(ns + documented_bucket(plain), plain) == DATA.encode()
+    # Every bit of the 14 counts: ids that differ only in one of them use different buckets.
+    base = fresh[0][:-4]
+    twins = [base + f"{v:04x}" for v in (0x0000, 0x1000, 0x2000, 0x0001)]
+    await store.write(WriteBatch([NewTask(i, "default", T0, DATA, fresh=True)
+                                  for i in twins]), T0)
+    assert len({documented_bucket(i) for i in twins}) == 4
+    for task_id in twins:
+        packed = b"\xff" + bytes.fromhex(task_id)
+        assert await c.hget(ns + documented_bucket(task_id), packed) == DATA.encode()
+    await store.write(WriteBatch([NewTask(base + "4000", "default", T0, DATA, fresh=True)]), T0)
+    assert await c.hget(ns + "d:0000", b"\xff" + bytes.fromhex(base + "4000")) == DATA.encode()
+    twins.append(base + "4000")
     claimed = await store.claim("w", "t", T0, None, LEASE)
-    assert sorted(x.id for x in claimed) == sorted((hexed, forced, plain, *fresh))
+    assert sorted(x.id for x in claimed) == sorted((hexed, forced, plain, *fresh, *twins))
     assert {x.data for x in claimed} == {DATA}
 
 
@@ -196,7 +216,7 @@ async def test_fresh_writes_are_one_multi_exec_without_scripts(store: RedisStore
     assert [p[0] for p in pipelines] == [b"*1\r\n$5\r\nMULTI\r\n"] * 2
     assert pipelines[0][1] == 6  # MULTI, data, due, queue, wake-up, EXEC
     # MULTI, an HSET per data bucket, 3 ZADDs and 2 queue HSETs of 10,000, PUBLISH, EXEC
-    assert pipelines[1][1] == 1 + len({t.id[-3:] for t in batch}) + 3 + 2 + 1 + 1
+    assert pipelines[1][1] == 1 + len({documented_bucket(t.id) for t in batch}) + 3 + 2 + 1 + 1
     counts = await store.counts(T0 + 10**9)
     assert counts["scheduled"] == 30_001
     claimed = await store.claim("w", "t", T0 + 10**9, None, LEASE, ["mail"])
@@ -346,7 +366,7 @@ async def test_enqueue_as_another_language_would(store: RedisStore) -> None:
         watcher.event.clear()
         async with c.pipeline(transaction=True) as tx:
             key = b"\xff" + bytes.fromhex(direct_id)
-            tx.hset(ns + "d:" + direct_id[-3:], key, DATA)  # a packed id's bucket
+            tx.hset(ns + documented_bucket(direct_id), key, DATA)  # a packed id's bucket
             tx.hset(ns + "queue", key, "mail")
             tx.zadd(ns + "due", {key: T0})
             tx.publish(ns + "wake", str(T0))
