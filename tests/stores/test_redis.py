@@ -180,18 +180,22 @@ async def test_data_buckets_as_documented(store: RedisStore) -> None:
         packed = b"\xff" + bytes.fromhex(task_id)
         assert await c.hget(ns + documented_bucket(task_id), packed) == DATA.encode()
     assert await c.hget(ns + documented_bucket(plain), plain) == DATA.encode()
-    # Every bit of the 14 counts: ids that differ only in one of them use different buckets.
-    base = fresh[0][:-4]
-    twins = [base + f"{v:04x}" for v in (0x0000, 0x1000, 0x2000, 0x0001)]
-    await store.write(WriteBatch([NewTask(i, "default", T0, DATA, fresh=True)
-                                  for i in twins]), T0)
-    assert len({documented_bucket(i) for i in twins}) == 4
-    for task_id in twins:
-        packed = b"\xff" + bytes.fromhex(task_id)
-        assert await c.hget(ns + documented_bucket(task_id), packed) == DATA.encode()
-    await store.write(WriteBatch([NewTask(base + "4000", "default", T0, DATA, fresh=True)]), T0)
-    assert await c.hget(ns + "d:0000", b"\xff" + bytes.fromhex(base + "4000")) == DATA.encode()
-    twins.append(base + "4000")
+    # Ids that differ only in bit 0, 12 or 13 use different buckets; bit 14 does not count.
+    # Both ways in: MULTI/EXEC (fresh, one task and a batch) and write_new (ids given).
+    twins = []
+    for base, fresh_ in ((new_id()[:-4], True), (uuid.uuid4().hex[:-4], False)):
+        ids = [base + f"{v:04x}" for v in (0x0000, 0x0001, 0x1000, 0x2000, 0x3fff)]
+        await store.write(WriteBatch([NewTask(i, "default", T0, DATA, fresh=fresh_)
+                                      for i in ids]), T0)
+        await store.write(WriteBatch([NewTask(base + "4000", "default", T0, DATA,
+                                              fresh=fresh_)]), T0)
+        assert [documented_bucket(i) for i in ids] == [
+            "d:0000", "d:0001", "d:1000", "d:2000", "d:3fff"]
+        assert documented_bucket(base + "4000") == "d:0000"
+        for task_id in (*ids, base + "4000"):
+            packed = b"\xff" + bytes.fromhex(task_id)
+            assert await c.hget(ns + documented_bucket(task_id), packed) == DATA.encode()
+        twins += [*ids, base + "4000"]
     claimed = await store.claim("w", "t", T0, None, LEASE)
     assert sorted(x.id for x in claimed) == sorted((hexed, forced, plain, *fresh, *twins))
     assert {x.data for x in claimed} == {DATA}
