@@ -48,7 +48,7 @@ def rates(store: RedisStore, n: int) -> dict[str, float]:
         task = NewTask(new_id(), "default", clock.now_ms(), DATA, fresh=True)
         commands = store._fresh_commands(WriteBatch([task]))
         assert commands is not None
-        return commands
+        return commands[:2]
 
     def incr() -> None:
         for _ in range(n):
